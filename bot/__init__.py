@@ -1,0 +1,1 @@
+"""ACTIV'UP Telegram bot: reminders, attendance and feedback for the CPAS of Charleroi."""

@@ -1,0 +1,240 @@
+"""``activup``: run the bot and administer the programme from a terminal.
+
+Each subcommand works in one transaction: on bad input it prints a one-line error,
+exits non-zero and leaves no half-written row.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import enrolment, organisation
+from bot.core.clock import SystemClock
+from bot.core.organisation import OrganisationError
+from bot.qr import deep_link, qr_png
+from bot.settings import Settings
+from storage import migrate
+from storage.db import make_engine, make_sessionmaker, unit_of_work
+
+log = logging.getLogger("activup")
+
+TOKEN_HELP = (
+    "ACTIVUP_TELEGRAM_TOKEN is not set: open @BotFather in Telegram, send /newbot, and put "
+    "the token it gives in ACTIVUP_TELEGRAM_TOKEN (environment or .env)."
+)
+
+
+class CliError(Exception):
+    """A refusal to print as one line, with exit status 2."""
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    # httpx logs request URLs at INFO, and a Bot API URL contains the token.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # python-telegram-bot logs whole updates (names, texts) at DEBUG.
+    if not verbose:
+        logging.getLogger("telegram").setLevel(logging.INFO)
+
+
+def _run_in_session(
+    settings: Settings, action: Callable[[AsyncSession], Awaitable[Any]]
+) -> Any:
+    """Migrate, then run ``action`` in one transaction committed only if it returns."""
+
+    async def runner() -> Any:
+        engine = make_engine(settings.database_url)
+        try:
+            async with unit_of_work(make_sessionmaker(engine)) as session:
+                result = await action(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    migrate.upgrade(settings.database_url)
+    return asyncio.run(runner())
+
+
+def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
+    if not settings.telegram_token:
+        raise CliError(TOKEN_HELP)
+    from bot.runner import run_bot
+
+    migrate.upgrade(settings.database_url)
+    run_bot(settings)
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
+    migrate.upgrade(settings.database_url, args.revision)
+    print(f"database at revision {args.revision}")
+
+
+def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        staff = await organisation.add_staff(
+            session,
+            telegram_user_id=args.telegram_id,
+            name=args.name,
+            role=args.role,
+            now=SystemClock().now(),
+        )
+        return f"staff #{staff.id} added: {staff.name} ({staff.role})"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_group_create(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        group = await organisation.create_group(
+            session,
+            module=args.module,
+            name=args.name,
+            referent_telegram_id=args.referent,
+            now=SystemClock().now(),
+        )
+        return f"group #{group.id} created: {group.name}"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_modules(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> list[str]:
+        lines = []
+        for module, groups in await organisation.list_groups(session):
+            lines.append(f"{module.code:<10} {module.name}")
+            for group in groups:
+                lines.append(
+                    f"    {group.name}  (referent: {group.referent_name}, "
+                    f"{group.members} participant(s))"
+                )
+            if not groups:
+                lines.append("    (no group yet)")
+        return lines
+
+    print("\n".join(_run_in_session(settings, action)))
+
+
+def _bot_username(settings: Settings) -> str:
+    if settings.bot_username:
+        return settings.bot_username.lstrip("@")
+    if not settings.telegram_token:
+        raise CliError(
+            "set ACTIVUP_BOT_USERNAME (or ACTIVUP_TELEGRAM_TOKEN) to build the invite link"
+        )
+    from telegram import Bot
+
+    async def get_me() -> str:
+        bot = Bot(settings.telegram_token, base_url=settings.telegram_api_url)
+        async with bot:
+            return bot.username
+
+    return asyncio.run(get_me())
+
+
+def cmd_invite_create(settings: Settings, args: argparse.Namespace) -> None:
+    first_name = enrolment.clean_first_name(args.name)
+    if first_name is None:
+        raise CliError("the name must be a first name and initial, 1 to 40 characters")
+    username = _bot_username(settings)
+
+    async def action(session: AsyncSession) -> enrolment.CreatedInvite:
+        group = await organisation.find_group(session, args.group)
+        if group.closed_at is not None:
+            raise OrganisationError(f"group {group.name!r} is closed")
+        return await enrolment.create_invite(
+            session,
+            group_id=group.id,
+            first_name=first_name,
+            created_by_id=None,
+            now=SystemClock().now(),
+            valid_days=args.days or settings.invite_days,
+        )
+
+    created: enrolment.CreatedInvite = _run_in_session(settings, action)
+    link = deep_link(username, created.token)
+    out = Path(args.out) if args.out else settings.qr_dir / f"invite-{created.info.invite_id}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(qr_png(link))
+    print(link)
+    print(f"QR code: {out}")
+    print(f"valid until {created.info.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M}, once")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="activup", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="start the bot (long polling)")
+    run.set_defaults(func=cmd_run)
+
+    db = sub.add_parser("db", help="database")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply the migrations")
+    up.add_argument("revision", nargs="?", default="head")
+    up.set_defaults(func=cmd_db_upgrade)
+
+    staff = sub.add_parser("staff", help="staff members")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    add = staff_sub.add_parser("add", help="add a staff member")
+    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True, choices=["referent", "lead", "admin"])
+    add.set_defaults(func=cmd_staff_add)
+
+    group = sub.add_parser("group", help="groups")
+    group_sub = group.add_subparsers(dest="group_command", required=True)
+    create = group_sub.add_parser("create", help="create a group in a module")
+    create.add_argument("--module", required=True, help="insertion, benevolat, start, or name")
+    create.add_argument("--name", required=True)
+    create.add_argument("--referent", type=int, required=True, help="referent's Telegram id")
+    create.set_defaults(func=cmd_group_create)
+
+    invite = sub.add_parser("invite", help="invites")
+    invite_sub = invite.add_subparsers(dest="invite_command", required=True)
+    inv = invite_sub.add_parser("create", help="create an invite link and its QR code")
+    inv.add_argument("--group", required=True)
+    inv.add_argument("--name", required=True, help="first name and initial")
+    inv.add_argument("--days", type=int, default=None, help="days of validity")
+    inv.add_argument("--out", default=None, help="where to write the QR-code PNG")
+    inv.set_defaults(func=cmd_invite_create)
+
+    modules = sub.add_parser("modules", help="list modules and groups")
+    modules.set_defaults(func=cmd_modules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"activup: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
+        return 2
+    try:
+        args.func(settings, args)
+    except (CliError, OrganisationError) as exc:
+        print(f"activup: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Multi-step typing flows, one ``ConversationHandler`` per file."""

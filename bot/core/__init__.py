@@ -1,0 +1,1 @@
+"""The rules of the programme: no Telegram import here, only plain values and the database."""

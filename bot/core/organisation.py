@@ -1,0 +1,155 @@
+"""Staff, modules and groups: the programme's structure, managed by CLI and bot alike."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Group, Membership, Module, Role, Staff
+
+
+class OrganisationError(Exception):
+    """A refused change, with a message meant for the operator of the CLI."""
+
+
+@dataclass(frozen=True)
+class GroupView:
+    id: int
+    name: str
+    module_code: str
+    module_name: str
+    referent_name: str
+    members: int
+
+
+def _fold(text: str) -> str:
+    """Compare names without case or accents: "Bénévolat" finds BENEVOLAT."""
+    decomposed = unicodedata.normalize("NFKD", text.strip().casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+async def find_module(session: AsyncSession, code_or_name: str) -> Module:
+    wanted = _fold(code_or_name)
+    for module in (await session.scalars(select(Module).order_by(Module.id))).all():
+        if wanted in (_fold(module.code), _fold(module.name)):
+            return module
+    codes = ", ".join((await session.scalars(select(Module.code).order_by(Module.id))).all())
+    raise OrganisationError(f"unknown module {code_or_name!r}; known modules: {codes}")
+
+
+async def find_group(session: AsyncSession, name: str) -> Group:
+    wanted = _fold(name)
+    for group in (await session.scalars(select(Group))).all():
+        if _fold(group.name) == wanted:
+            return group
+    raise OrganisationError(f"unknown group {name!r}; see `activup modules`")
+
+
+async def add_staff(
+    session: AsyncSession, *, telegram_user_id: int, name: str, role: str, now: datetime
+) -> Staff:
+    try:
+        parsed_role = Role(role)
+    except ValueError:
+        raise OrganisationError(
+            f"unknown role {role!r}; use one of: {', '.join(r.value for r in Role)}"
+        ) from None
+    if telegram_user_id <= 0:
+        raise OrganisationError("a Telegram user id is a positive number")
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 80:
+        raise OrganisationError("the name must have 1 to 80 characters")
+    existing = await session.scalar(select(Staff).where(Staff.telegram_user_id == telegram_user_id))
+    if existing is not None:
+        raise OrganisationError(f"Telegram user {telegram_user_id} is already staff")
+    staff = Staff(
+        telegram_user_id=telegram_user_id,
+        name=cleaned,
+        role=parsed_role,
+        active=True,
+        created_at=now,
+    )
+    session.add(staff)
+    await session.flush()
+    return staff
+
+
+async def create_group(
+    session: AsyncSession, *, module: str, name: str, referent_telegram_id: int, now: datetime
+) -> Group:
+    found_module = await find_module(session, module)
+    cleaned = " ".join(name.split())
+    if not cleaned or len(cleaned) > 80:
+        raise OrganisationError("the group name must have 1 to 80 characters")
+    try:
+        await find_group(session, cleaned)
+    except OrganisationError:
+        pass
+    else:
+        raise OrganisationError(f"a group named {cleaned!r} exists already")
+    referent = await session.scalar(
+        select(Staff).where(Staff.telegram_user_id == referent_telegram_id, Staff.active.is_(True))
+    )
+    if referent is None:
+        raise OrganisationError(
+            f"no active staff member with Telegram id {referent_telegram_id}; "
+            "add them first with `activup staff add`"
+        )
+    group = Group(module_id=found_module.id, name=cleaned, referent_id=referent.id, created_at=now)
+    session.add(group)
+    await session.flush()
+    return group
+
+
+async def list_groups(session: AsyncSession) -> list[tuple[Module, list[GroupView]]]:
+    modules = (await session.scalars(select(Module).order_by(Module.id))).all()
+    result: list[tuple[Module, list[GroupView]]] = []
+    for module in modules:
+        views = await groups_of(session, module_id=module.id)
+        result.append((module, views))
+    return result
+
+
+async def groups_of(
+    session: AsyncSession, *, module_id: int | None = None, referent_id: int | None = None
+) -> list[GroupView]:
+    """Open groups, optionally of one module or one referent, with their member counts."""
+    query = (
+        select(Group, Module, Staff)
+        .join(Module, Group.module_id == Module.id)
+        .join(Staff, Group.referent_id == Staff.id)
+        .where(Group.closed_at.is_(None))
+        .order_by(Module.id, Group.name)
+    )
+    if module_id is not None:
+        query = query.where(Group.module_id == module_id)
+    if referent_id is not None:
+        query = query.where(Group.referent_id == referent_id)
+    views = []
+    for group, module, referent in (await session.execute(query)).all():
+        members = len(
+            (
+                await session.scalars(
+                    select(Membership.id).where(
+                        Membership.group_id == group.id, Membership.left_at.is_(None)
+                    )
+                )
+            ).all()
+        )
+        views.append(
+            GroupView(group.id, group.name, module.code, module.name, referent.name, members)
+        )
+    return views
+
+
+async def groups_for_staff(
+    session: AsyncSession, *, staff_id: int, sees_everything: bool
+) -> list[GroupView]:
+    """The groups a staff member may invite to: all for leads, their own for referents."""
+    if sees_everything:
+        return await groups_of(session)
+    return await groups_of(session, referent_id=staff_id)

@@ -1,0 +1,76 @@
+"""Who is writing: a staff member, an enrolled participant, or nobody we know."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Participant, ParticipantStatus, Role, Staff
+
+STAFF_ROLES = frozenset({Role.REFERENT, Role.LEAD, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class StaffView:
+    id: int
+    telegram_user_id: int
+    name: str
+    role: Role
+    language: str
+
+    @property
+    def sees_everything(self) -> bool:
+        """Team leads and admins see every group; referents see their module's."""
+        return self.role in (Role.LEAD, Role.ADMIN)
+
+
+@dataclass(frozen=True)
+class ParticipantView:
+    id: int
+    first_name: str
+    language: str
+    status: ParticipantStatus
+    chat_id: int | None
+
+
+async def active_staff(session: AsyncSession, telegram_user_id: int) -> StaffView | None:
+    """The staff member behind a Telegram account, if active: checked on every staff action."""
+    staff = await session.scalar(
+        select(Staff).where(Staff.telegram_user_id == telegram_user_id, Staff.active.is_(True))
+    )
+    if staff is None:
+        return None
+    return StaffView(
+        id=staff.id,
+        telegram_user_id=staff.telegram_user_id,
+        name=staff.name,
+        role=Role(staff.role),
+        language=staff.language,
+    )
+
+
+async def enrolled_participant(
+    session: AsyncSession, telegram_user_id: int
+) -> ParticipantView | None:
+    participant = await session.scalar(
+        select(Participant).where(
+            Participant.telegram_user_id == telegram_user_id,
+            Participant.status != ParticipantStatus.ERASED,
+        )
+    )
+    if participant is None:
+        return None
+    return ParticipantView(
+        id=participant.id,
+        first_name=participant.first_name,
+        language=participant.language,
+        status=ParticipantStatus(participant.status),
+        chat_id=participant.telegram_chat_id,
+    )
+
+
+async def active_staff_members(session: AsyncSession) -> list[StaffView]:
+    rows = (await session.scalars(select(Staff).where(Staff.active.is_(True)))).all()
+    return [StaffView(s.id, s.telegram_user_id, s.name, Role(s.role), s.language) for s in rows]

@@ -1,0 +1,232 @@
+"""Enrolment by invite link: /start TOKEN, the language picker, then consent.
+
+The token waits in ``user_data`` between taps; nothing about the person is written to
+the database before they accept.
+"""
+
+from __future__ import annotations
+
+from babel.support import NullTranslations
+from telegram import Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import callback_data
+from bot.context import BotContext
+from bot.core import enrolment
+from bot.core.enrolment import InviteProblem
+from bot.handlers.common import Who, answer, answer_unknown, identify
+from bot.handlers.menus import set_chat_menu
+from bot.i18n import LANGUAGE_CODES, LANGUAGE_NAMES, isolate, picker_order, rtl_line, translations
+from bot.keyboards import CONSENT, LANGUAGE, consent_buttons, language_picker
+from storage.db import unit_of_work
+from storage.models import ParticipantStatus
+
+TOKEN_KEY = "enrol_token"
+LANGUAGE_KEY = "enrol_language"
+
+
+def problem_text(t: NullTranslations, problem: InviteProblem) -> str:
+    _ = t.gettext
+    texts = {
+        InviteProblem.UNKNOWN: _(
+            "⚠️ Ce lien d'invitation n'est pas valable.\nDemandez un nouveau lien à votre référent."
+        ),
+        InviteProblem.USED: _(
+            "⚠️ Ce lien d'invitation a déjà été utilisé.\nDemandez un nouveau lien à votre référent."
+        ),
+        InviteProblem.EXPIRED: _(
+            "⚠️ Ce lien d'invitation a expiré.\nDemandez un nouveau lien à votre référent."
+        ),
+        InviteProblem.GROUP_CLOSED: _("⚠️ Ce groupe est fermé. Parlez-en à votre référent."),
+    }
+    return texts[problem]
+
+
+def consent_text(t: NullTranslations, first_name: str, language: str) -> str:
+    _ = t.gettext
+    text = _(
+        "📋 Bonjour %(name)s !\n\n"
+        "ACTIV'UP (CPAS de Charleroi) vous envoie ici les rappels de vos activités.\n\n"
+        "Nous gardons : votre prénom, votre langue, vos réponses et vos présences.\n"
+        "Pourquoi : pour organiser les activités et compter les participants, sans nom.\n"
+        "Qui les voit : votre référent et l'équipe ACTIV'UP.\n\n"
+        "Vous pouvez tout voir ou tout effacer quand vous voulez.\n\n"
+        "Êtes-vous d'accord ?"
+    ) % {"name": isolate(first_name, language)}
+    return rtl_line(text, language)
+
+
+async def start(update: Update, context: BotContext) -> None:
+    """/start, with an invite token from a deep link or without."""
+    who = await identify(update, context)
+    if who is None or update.effective_chat is None:
+        return
+    token = context.args[0] if context.args else None
+    if who.staff is not None:
+        await _welcome_staff(update, who)
+    elif token is not None:
+        await _open_invite(update, context, who, token)
+    elif who.participant is not None:
+        await _welcome_back(update, context, who)
+    else:
+        await answer_unknown(update, who)
+
+
+async def _welcome_staff(update: Update, who: Who) -> None:
+    _ = who.t.gettext
+    assert who.staff is not None
+    await answer(
+        update,
+        _("👋 Bonjour %(name)s ! Votre compte d'équipe est actif.\n/help : vos commandes")
+        % {"name": who.staff.name},
+    )
+
+
+async def _welcome_back(update: Update, context: BotContext, who: Who) -> None:
+    assert who.participant is not None
+    _ = who.t.gettext
+    if who.participant.status == ParticipantStatus.STOPPED:
+        async with unit_of_work(context.deps.sessionmaker) as session:
+            await enrolment.set_participant_status(
+                session, who.participant.id, ParticipantStatus.ACTIVE
+            )
+            await session.commit()
+        text = _("🔔 C'est reparti : vous recevrez de nouveau vos rappels ici.")
+    else:
+        text = _("👋 Bonjour %(name)s ! Vos rappels arrivent ici.\n/help : l'aide") % {
+            "name": isolate(who.participant.first_name, who.language)
+        }
+    await answer(update, rtl_line(text, who.language))
+
+
+async def _open_invite(update: Update, context: BotContext, who: Who, token: str) -> None:
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        checked = await enrolment.check_invite(session, token, context.deps.clock.now())
+    if isinstance(checked, InviteProblem):
+        await answer(update, problem_text(who.t, checked))
+        return
+    assert context.user_data is not None
+    context.user_data[TOKEN_KEY] = token
+    _ = who.t.gettext
+    assert update.effective_chat is not None
+    await update.get_bot().send_message(
+        update.effective_chat.id,
+        _("🌍 Choisissez votre langue :"),
+        reply_markup=language_picker(picker_order(who.telegram_language)),
+    )
+
+
+async def language_chosen(update: Update, context: BotContext) -> None:
+    """A tap in the language picker: during enrolment, or to change language later."""
+    query = update.callback_query
+    who = await identify(update, context)
+    if query is None or who is None:
+        return
+    fields = callback_data.decode(query.data, LANGUAGE, 1)
+    if fields is None or fields[0] not in LANGUAGE_CODES:
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        return
+    language = fields[0]
+    t = translations(language)
+    _ = t.gettext
+    assert context.user_data is not None
+    if TOKEN_KEY in context.user_data and who.participant is None and who.staff is None:
+        context.user_data[LANGUAGE_KEY] = language
+        await query.answer()
+        await query.edit_message_text(
+            consent_text(t, await _invite_name(context, who), language),
+            reply_markup=consent_buttons(t),
+        )
+        return
+    if who.participant is None and who.staff is None:
+        await answer(
+            update,
+            who.t.gettext(
+                "⚠️ Ce bouton n'est plus valable. Ouvrez à nouveau votre lien d'invitation."
+            ),
+        )
+        return
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        if who.participant is not None:
+            await enrolment.set_participant_language(session, who.participant.id, language)
+        elif who.staff is not None:
+            await enrolment.set_staff_language(session, who.staff.id, language)
+        await session.commit()
+    await query.answer()
+    await query.edit_message_text(
+        _("✅ Langue : %(language)s") % {"language": LANGUAGE_NAMES[language]}
+    )
+    await set_chat_menu(context, who.telegram_user_id, language, staff=who.staff is not None)
+
+
+async def _invite_name(context: BotContext, who: Who) -> str:
+    assert context.user_data is not None
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        checked = await enrolment.check_invite(
+            session, context.user_data[TOKEN_KEY], context.deps.clock.now()
+        )
+    return "" if isinstance(checked, InviteProblem) else checked.first_name
+
+
+async def consent_given(update: Update, context: BotContext) -> None:
+    """Accept or decline: only an accept stores anything."""
+    query = update.callback_query
+    who = await identify(update, context)
+    if query is None or who is None or update.effective_chat is None:
+        return
+    assert context.user_data is not None
+    fields = callback_data.decode(query.data, CONSENT, 1)
+    token = context.user_data.get(TOKEN_KEY)
+    language = context.user_data.get(LANGUAGE_KEY, who.language)
+    t = translations(language)
+    _ = t.gettext
+    if fields is None or fields[0] not in ("yes", "no") or token is None:
+        await answer(
+            update, _("⚠️ Ce bouton n'est plus valable. Ouvrez à nouveau votre lien d'invitation.")
+        )
+        return
+    context.user_data.pop(TOKEN_KEY, None)
+    context.user_data.pop(LANGUAGE_KEY, None)
+    await query.answer()
+    if fields[0] == "no":
+        await query.edit_message_text(
+            _(
+                "👌 D'accord. Nous n'avons rien gardé.\n"
+                "Si vous changez d'avis, ouvrez à nouveau votre lien d'invitation."
+            )
+        )
+        return
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        result = await enrolment.accept_invite(
+            session,
+            token,
+            telegram_user_id=who.telegram_user_id,
+            chat_id=update.effective_chat.id,
+            language=language,
+            telegram_language=who.telegram_language,
+            now=context.deps.clock.now(),
+        )
+        if not isinstance(result, InviteProblem):
+            await session.commit()
+    if isinstance(result, InviteProblem):
+        await query.edit_message_text(problem_text(t, result))
+        return
+    text = _(
+        "✅ Bienvenue, %(name)s !\n\n"
+        "Votre groupe : %(group)s.\n"
+        "📅 Avant chaque activité, vous recevrez ici un rappel.\n"
+        "Répondez avec ✅ (je viens) ou ❌ (je ne peux pas venir).\n\n"
+        "/help : l'aide"
+    ) % {
+        "name": isolate(result.first_name, language),
+        "group": isolate(result.group_name, language),
+    }
+    await query.edit_message_text(rtl_line(text, language))
+    await set_chat_menu(context, who.telegram_user_id, language, staff=False)
+
+
+HANDLERS = [
+    CommandHandler("start", start),
+    CallbackQueryHandler(language_chosen, pattern=callback_data.pattern(LANGUAGE)),
+    CallbackQueryHandler(consent_given, pattern=callback_data.pattern(CONSENT)),
+]

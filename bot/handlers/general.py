@@ -1,0 +1,120 @@
+"""/help, /language, /stop, and the answer to anything the bot does not understand."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import CommandHandler, MessageHandler, filters
+
+from bot.context import BotContext
+from bot.core import enrolment
+from bot.handlers.common import answer, answer_unknown, identify
+from bot.i18n import picker_order, rtl_line
+from bot.keyboards import language_picker
+from storage.db import unit_of_work
+from storage.models import ParticipantStatus
+
+
+async def help_command(update: Update, context: BotContext) -> None:
+    """Participants get the few things they can do; staff get their commands."""
+    who = await identify(update, context)
+    if who is None:
+        return
+    _ = who.t.gettext
+    if who.staff is not None:
+        text = _(
+            "🧭 Commandes de l'équipe :\n"
+            "/invite : inviter un participant (lien et QR code)\n"
+            "/sessions : les prochaines séances de vos groupes\n"
+            "/language : changer de langue\n"
+            "/help : cette aide"
+        )
+    elif who.participant is not None:
+        text = _(
+            "❓ Aide\n\n"
+            "📅 Vous recevez ici les rappels de vos activités.\n"
+            "✅ = je viens\n"
+            "❌ = je ne peux pas venir\n\n"
+            "/next : mes prochaines activités\n"
+            "/language : changer de langue\n"
+            "/stop : ne plus recevoir de messages\n\n"
+            "Une question ? Parlez à votre référent."
+        )
+    else:
+        await answer_unknown(update, who)
+        return
+    await answer(update, rtl_line(text, who.language))
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    """Show the picker; the tap is handled with the enrolment picker's handler."""
+    who = await identify(update, context)
+    if who is None or update.effective_chat is None:
+        return
+    if who.staff is None and who.participant is None:
+        await answer_unknown(update, who)
+        return
+    await update.get_bot().send_message(
+        update.effective_chat.id,
+        who.t.gettext("🌍 Choisissez votre langue :"),
+        reply_markup=language_picker(picker_order(who.language)),
+    )
+
+
+async def stop_command(update: Update, context: BotContext) -> None:
+    """No more messages; the record stays until it is erased."""
+    who = await identify(update, context)
+    if who is None:
+        return
+    if who.participant is None:
+        if who.staff is None:
+            await answer_unknown(update, who)
+        else:
+            await answer(update, who.t.gettext("⛔ /stop est fait pour les participants."))
+        return
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        await enrolment.set_participant_status(
+            session, who.participant.id, ParticipantStatus.STOPPED
+        )
+        await session.commit()
+    _ = who.t.gettext
+    await answer(
+        update,
+        rtl_line(
+            _("🔕 D'accord, vous ne recevrez plus de messages.\nPour recommencer, envoyez /start."),
+            who.language,
+        ),
+    )
+
+
+async def fallback_message(update: Update, context: BotContext) -> None:
+    """Any other private message: a pointer to the buttons and to /help."""
+    who = await identify(update, context)
+    if who is None:
+        return
+    if who.staff is None and who.participant is None:
+        await answer_unknown(update, who)
+        return
+    _ = who.t.gettext
+    await answer(
+        update,
+        rtl_line(
+            _(
+                "🤖 Je suis un robot : utilisez les boutons.\n"
+                "Pour parler à quelqu'un, contactez votre référent.\n"
+                "/help : l'aide"
+            ),
+            who.language,
+        ),
+    )
+
+
+HANDLERS = [
+    CommandHandler("help", help_command),
+    CommandHandler("language", language_command),
+    CommandHandler("stop", stop_command),
+]
+
+# Registered last, in its own group, so that conversations and commands win.
+FALLBACK_HANDLERS = [
+    MessageHandler(filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED, fallback_message),
+]

@@ -1,0 +1,44 @@
+"""Inline keyboards shared by several handlers: big buttons, one idea each."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from babel.support import NullTranslations
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callback_data
+from bot.i18n import Language
+
+LANGUAGE = "lang"
+CONSENT = "consent"
+
+
+def language_picker(languages: Sequence[Language]) -> InlineKeyboardMarkup:
+    """Each language in its own name and script, two per row."""
+    buttons = [
+        InlineKeyboardButton(
+            f"{lang.flag} {lang.native_name}",
+            callback_data=callback_data.encode(LANGUAGE, lang.code),
+        )
+        for lang in languages
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def consent_buttons(t: NullTranslations) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ J'accepte"), callback_data=callback_data.encode(CONSENT, "yes")
+                )
+            ],
+            [
+                InlineKeyboardButton(
+                    _("❌ Je refuse"), callback_data=callback_data.encode(CONSENT, "no")
+                )
+            ],
+        ]
+    )

@@ -1,0 +1,61 @@
+"""One settings object, read from ``ACTIVUP_*`` environment variables and an optional ``.env``.
+
+Loaded once in ``main`` and passed down, so tests can build their own without touching
+the process environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = f"sqlite+aiosqlite:///{Path.cwd() / 'activup.sqlite3'}"
+
+
+class Settings(BaseSettings):
+    """What an operator may configure; everything has a working default except the token."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ACTIVUP_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_file_url: str = "https://api.telegram.org/file/bot"
+    database_url: str = Field(default_factory=lambda: DEFAULT_DATABASE_URL)
+    timezone: str = "Europe/Brussels"
+    default_language: str = "fr"
+    invite_days: int = 14
+    bot_username: str = ""
+    qr_dir: Path = Path("invites")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        return async_database_url(value)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def async_database_url(url: str) -> str:
+    """Accept the URLs operators write by habit and pick the async driver we ship."""
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        return "sqlite+aiosqlite" + url[len("sqlite") :]
+    for prefix in ("postgresql://", "postgres://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url

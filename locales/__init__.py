@@ -1,0 +1,1 @@
+"""Translation catalogues (``<lang>/LC_MESSAGES/messages.po``); French is the source language."""

@@ -1,0 +1,245 @@
+"""The tables. Times are aware UTC (``UTCDateTime``); names keep to first name and initial."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Role(StrEnum):
+    REFERENT = "referent"
+    LEAD = "lead"
+    ADMIN = "admin"
+
+
+class ParticipantStatus(StrEnum):
+    ACTIVE = "active"
+    STOPPED = "stopped"  # pressed /stop: no more messages, record kept
+    ERASED = "erased"
+
+
+class SessionKind(StrEnum):
+    WORKSHOP = "workshop"
+    OUTING = "outing"
+    INTERVIEW = "interview"
+    TRAINING = "training"
+
+
+class SessionStatus(StrEnum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class RsvpAnswer(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+class DeclineReason(StrEnum):
+    ILL = "ill"
+    CHILDREN = "children"
+    APPOINTMENT = "appointment"
+    WORK = "work"
+    OTHER = "other"
+
+
+class OutboxKind(StrEnum):
+    REMINDER = "reminder"
+    NOTICE = "notice"  # a session moved or was cancelled
+    STAFF_ALERT = "staff_alert"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # claimed by a dispatcher; a stale claim is retried after a crash
+    SENT = "sent"
+    SKIPPED = "skipped"  # no longer relevant (left the group, /stop, session cancelled)
+    EXPIRED = "expired"  # fell due while the bot was down and the session had begun
+    FAILED = "failed"  # the participant is unreachable (blocked the bot)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    language: Mapped[str] = mapped_column(String(16), default="fr")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Module(Base):
+    __tablename__ = "modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    reminder_plan: Mapped[str | None] = mapped_column(String(200), default=None)
+
+    groups: Mapped[list[Group]] = relationship(back_populates="module", order_by="Group.name")
+
+
+class Group(Base):
+    __tablename__ = "groups"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    referent_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+    module: Mapped[Module] = relationship(back_populates="groups")
+    referent: Mapped[Staff] = relationship()
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    first_name: Mapped[str] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(16))
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
+    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    telegram_language: Mapped[str | None] = mapped_column(String(16), default=None)
+    status: Mapped[str] = mapped_column(String(16), default=ParticipantStatus.ACTIVE)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    consent_version: Mapped[str | None] = mapped_column(String(16), default=None)
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("group_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    joined_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+
+
+class Invite(Base):
+    """A single-use enrolment link; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id"))
+    first_name: Mapped[str] = mapped_column(String(40))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), default=None)
+
+
+class Session(Base):
+    """One occurrence of a module's calendar, keyed by (group, UID, occurrence key).
+
+    Series are expanded into rows so that reminders, RSVPs and attendance attach to a
+    concrete occurrence and survive re-imports.
+    """
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        UniqueConstraint("group_id", "uid", "occurrence_key"),
+        Index("ix_sessions_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), default=None)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), default=None)
+    referent_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    place_address: Mapped[str | None] = mapped_column(String(300), default=None)
+    latitude: Mapped[float | None] = mapped_column(Float, default=None)
+    longitude: Mapped[float | None] = mapped_column(Float, default=None)
+    status: Mapped[str] = mapped_column(String(16), default=SessionStatus.SCHEDULED)
+    uid: Mapped[str] = mapped_column(String(255))
+    occurrence_key: Mapped[str] = mapped_column(String(32))
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    source: Mapped[str] = mapped_column(String(16), default="bot")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    module: Mapped[Module] = relationship()
+    group: Mapped[Group | None] = relationship()
+
+
+class Rsvp(Base):
+    __tablename__ = "rsvps"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    answer: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str | None] = mapped_column(String(16), default=None)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """A message the bot owes someone, due at a time: reminders are rows, not memory.
+
+    ``dedupe_key`` makes planning idempotent; ``status`` moves pending -> sending -> sent
+    under a row claim, so a restart or a second process never loses or doubles one.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_due_at", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), default=None)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), default=None)
+    rule_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    payload: Mapped[str | None] = mapped_column(Text, default=None)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(String(16), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
