@@ -1,7 +1,8 @@
 """The one place that wires the bot: reading it lists every command and button it knows.
 
 Order matters: conversations first (they own their typing steps), then commands and
-buttons, then, in a later group, the catch-all answer for anything else.
+buttons, then the catch-all answer for anything else; all in one handler group, so an
+update is handled by the first handler that matches and by no other.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import Any
 
 from telegram import Update
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ContextTypes,
@@ -20,16 +20,18 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
+from bot import dispatcher
 from bot.context import BotContext, Deps
-from bot.conversations import invite
+from bot.conversations import invite, session_edit
+from bot.core import outbox
 from bot.core.people import active_staff_members
-from bot.handlers import enrolment, general, menus
+from bot.handlers import calendar_upload, enrolment, general, menus, rsvp, sessions
 from bot.handlers.errors import on_error
+from bot.rate_limit import SlidingWindowRateLimiter
+from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
-# The invite conversation mixes buttons and typing on purpose; its state is per user.
-warnings.filterwarnings("ignore", message=r".*per_message=False.*", category=PTBUserWarning)
 
 BotApplication = Application[Any, BotContext, Any, Any, Any, Any]
 
@@ -44,30 +46,44 @@ def build_application(deps: Deps) -> BotApplication:
         .base_file_url(settings.telegram_file_url)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(tzinfo=settings.tz))
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(SlidingWindowRateLimiter(max_retries=3))
         .post_init(_post_init)
         .build()
     )
     application.bot_data["deps"] = deps
 
-    application.add_handler(invite.conversation())
+    # Conversations first: while one waits for typed text, it gets that text.
+    with warnings.catch_warnings():
+        # These conversations mix buttons and typing on purpose; their state is per user.
+        warnings.filterwarnings("ignore", message=r".*per_message=False.*", category=PTBUserWarning)
+        application.add_handler(invite.conversation())
+        application.add_handler(session_edit.conversation())
+    # Participants: enrolment, answers to reminders, /next.
     application.add_handlers(enrolment.HANDLERS)
+    application.add_handlers(rsvp.HANDLERS)
+    # Staff: /sessions and its buttons.
+    application.add_handlers(sessions.HANDLERS)
+    application.add_handlers(calendar_upload.HANDLERS)
+    # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
-    application.add_handlers(general.FALLBACK_HANDLERS, group=1)
+    # Last in the same group: only an update no handler above took reaches it.
+    application.add_handlers(general.FALLBACK_HANDLERS)
     application.add_error_handler(on_error)
     return application
 
 
 async def _post_init(application: BotApplication) -> None:
-    """Command menus: participants' per language, and each staff member's own."""
+    """Menus, then the reminders: plan what is coming and wake at the next due time."""
     deps: Deps = application.bot_data["deps"]
     await menus.set_default_menus(application)
-    from storage.db import unit_of_work
-
     async with unit_of_work(deps.sessionmaker) as session:
         staff = await active_staff_members(session)
+        await outbox.plan_coming(session, now=deps.clock.now(), tz=deps.settings.tz)
+        await session.commit()
     for member in staff:
         await menus.set_staff_menu(application, member.telegram_user_id, member.language)
+    if deps.settings.dispatcher_enabled:
+        dispatcher.start_sweeping(application)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.EDITED_MESSAGE]

@@ -175,6 +175,50 @@ def cmd_invite_create(settings: Settings, args: argparse.Namespace) -> None:
     print(f"valid until {created.info.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M}, once")
 
 
+def cmd_calendar_import(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.core.calendar_sync import import_calendar
+    from bot.core.calendars import CalendarError
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise CliError(f"no such file: {path}")
+    data = path.read_bytes()
+
+    async def action(session: AsyncSession) -> str:
+        group = await organisation.find_group(session, args.group)
+        try:
+            summary = await import_calendar(
+                session, group_id=group.id, data=data, now=SystemClock().now(), tz=settings.tz
+            )
+        except CalendarError as exc:
+            raise CliError(f"calendar refused ({exc.kind}): {exc}") from None
+        return (
+            f"{group.name}: {summary.created} new, {summary.moved} moved, "
+            f"{summary.updated} updated, {summary.cancelled} cancelled, "
+            f"{summary.unchanged} unchanged"
+        )
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_calendar_export(settings: Settings, args: argparse.Namespace) -> None:
+    from datetime import timedelta
+
+    from bot.core.calendar_sync import export_calendar
+
+    async def action(session: AsyncSession) -> bytes:
+        group = await organisation.find_group(session, args.group)
+        since = SystemClock().now() - timedelta(days=args.days_back)
+        return await export_calendar(session, group_id=group.id, tz=settings.tz, since=since)
+
+    data: bytes = _run_in_session(settings, action)
+    if args.out == "-":
+        sys.stdout.write(data.decode("utf-8"))
+    else:
+        Path(args.out).write_bytes(data)
+        print(f"calendar written to {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activup", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
@@ -213,6 +257,18 @@ def build_parser() -> argparse.ArgumentParser:
     inv.add_argument("--days", type=int, default=None, help="days of validity")
     inv.add_argument("--out", default=None, help="where to write the QR-code PNG")
     inv.set_defaults(func=cmd_invite_create)
+
+    calendar = sub.add_parser("calendar", help="module calendars (iCalendar)")
+    calendar_sub = calendar.add_subparsers(dest="calendar_command", required=True)
+    imp = calendar_sub.add_parser("import", help="import an .ics file into a group")
+    imp.add_argument("file")
+    imp.add_argument("--group", required=True)
+    imp.set_defaults(func=cmd_calendar_import)
+    exp = calendar_sub.add_parser("export", help="export a group's sessions as .ics")
+    exp.add_argument("--group", required=True)
+    exp.add_argument("--out", default="-", help="file to write, or - for standard output")
+    exp.add_argument("--days-back", type=int, default=30, help="past days to include")
+    exp.set_defaults(func=cmd_calendar_export)
 
     modules = sub.add_parser("modules", help="list modules and groups")
     modules.set_defaults(func=cmd_modules)

@@ -46,7 +46,10 @@ _LOGGER = logging.getLogger(__name__)
 ChatKey: TypeAlias = int | str
 """A normalised ``chat_id``: an integer id, or a lower-cased ``@username``."""
 
-_LaneKey: TypeAlias = ChatKey | None
+_LaneKey: TypeAlias = ChatKey | tuple[str, ChatKey] | None
+# A reply to someone's own tap or message: its own lane (order kept, 429 honoured) but no
+# per-chat pacing, so a referent tapping through a sheet is never made to wait a second.
+_LIVE = "live"
 """Requests are queued in lanes, one per chat; requests without a chat share lane ``None``."""
 
 _Callback: TypeAlias = Callable[..., Coroutine[Any, Any, bool | JSONDict | list[JSONDict]]]
@@ -200,7 +203,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         # to leave the window before the next send may start.
         self._overall_starts: deque[float] = deque(maxlen=max(self._overall_max, 1))
         self._chat_starts: dict[ChatKey, deque[float]] = {}
-        self._chat_blocked_until: dict[ChatKey, float] = {}
+        self._chat_blocked_until: dict[_LaneKey, float] = {}
         self._global_blocked_until = -math.inf
         # Insertion-ordered: the chat that started waiting first is served first.
         self._lanes: dict[_LaneKey, deque[_Waiter]] = {}
@@ -250,7 +253,9 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         """
         max_retries = self._resolve_max_retries(rate_limit_args)
         limited = is_rate_limited_endpoint(endpoint)
-        lane = _chat_key(data.get("chat_id")) if limited else None
+        chat = _chat_key(data.get("chat_id")) if limited else None
+        paced = isinstance(rate_limit_args, Mapping) and bool(rate_limit_args.get("paced"))
+        lane: _LaneKey = chat if paced or chat is None else (_LIVE, chat)
 
         for attempt in range(max_retries + 1):
             if limited:
@@ -286,6 +291,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             return self._max_retries
         if isinstance(rate_limit_args, Mapping):
             value = rate_limit_args.get("max_retries", self._max_retries)
+            if not isinstance(value, int) or isinstance(value, bool):
+                value = self._max_retries
         else:
             value = rate_limit_args
         if not isinstance(value, int) or value < 0:
@@ -325,6 +332,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         if lane is None:
             return -math.inf
         free_at = self._chat_blocked_until.get(lane, -math.inf)
+        if isinstance(lane, tuple):
+            return free_at
         starts = self._chat_starts.get(lane)
         if self._per_chat_max and starts is not None and len(starts) >= self._per_chat_max:
             free_at = max(free_at, starts[0] + self._per_chat_window)
@@ -334,7 +343,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         """Reserve the slot (record the start) and wake the request."""
         if self._overall_max:
             self._overall_starts.append(now)
-        if lane is not None and self._per_chat_max:
+        if lane is not None and not isinstance(lane, tuple) and self._per_chat_max:
             starts = self._chat_starts.get(lane)
             if starts is None:
                 starts = self._chat_starts[lane] = deque(maxlen=self._per_chat_max)

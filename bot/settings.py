@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     invite_days: int = 14
     bot_username: str = ""
     qr_dir: Path = Path("invites")
+    outbox_lease_seconds: float = 60.0
+    dispatcher_enabled: bool = True
 
     @field_validator("timezone")
     @classmethod

@@ -86,13 +86,17 @@ class FakeBotApi:
         return [c.tag for c in self.calls]
 
 
+PACED = {"paced": 1}
+
+
 async def send(
     limiter: SlidingWindowRateLimiter,
     api: FakeBotApi,
     endpoint: str = "sendMessage",
-    rate_limit_args: Any = None,
+    rate_limit_args: Any = PACED,
     **data: Any,
 ) -> Any:
+    """A bulk send (the outbox's kind), paced per chat unless told otherwise."""
     return await limiter.process_request(
         callback=api.post,
         args=(endpoint, data),
@@ -349,3 +353,16 @@ def test_only_methods_that_produce_a_message_are_rate_limited(endpoint: str, lim
 def test_negative_limits_are_refused() -> None:
     with pytest.raises(ValueError, match="overall_max_rate"):
         SlidingWindowRateLimiter(overall_max_rate=-1)
+
+
+async def test_a_live_reply_to_a_users_own_tap_is_not_paced_per_chat():
+    """A referent tapping through a sheet gets each edit at once, not one a second."""
+    limiter = SlidingWindowRateLimiter(
+        overall_max_rate=50, overall_time_period=0.2, per_chat_max_rate=1, per_chat_time_period=0.5
+    )
+    api = FakeBotApi()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    for _ in range(5):
+        await send(limiter, api, "editMessageText", rate_limit_args=None, chat_id=7, text="x")
+    assert loop.time() - started < 0.25

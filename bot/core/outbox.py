@@ -1,0 +1,415 @@
+"""The outbox: every message the bot owes someone is a row with a due time.
+
+Planning writes rows idempotently (a unique ``dedupe_key``); the dispatcher claims one
+due row at a time under a lease, sends it, and records the Telegram message id. A crash
+between sending and recording leaves a stale claim that is retried after the lease:
+at most the one message in flight can go out twice, and nothing is lost. On PostgreSQL
+the claim uses ``FOR UPDATE SKIP LOCKED`` so two processes never take the same row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
+from bot.core.schedule import ChangeKind, SessionChange, expected_participants
+from storage.models import (
+    Membership,
+    Module,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    ParticipantStatus,
+    Session,
+    SessionStatus,
+)
+
+DEFAULT_LEASE = timedelta(seconds=60)
+PLANNING_HORIZON = timedelta(days=60)
+
+
+class Verdict(StrEnum):
+    SEND = "send"
+    SKIP = "skip"  # no longer relevant: left the group, /stop, session cancelled or moved
+    EXPIRE = "expire"  # fell due while the bot was down, and the session has begun
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A claimed row, detached from its database session (safe to hold across a send)."""
+
+    id: int
+    kind: OutboxKind
+    participant_id: int | None
+    staff_id: int | None
+    session_id: int | None
+    rule_key: str | None
+    payload: dict[str, Any]
+    due_at: datetime
+    attempts: int
+
+
+async def _insert_ignore(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows whose dedupe key is new; a concurrent planner's rows win silently."""
+    if not rows:
+        return
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # executemany form: SQLAlchemy batches it ("insertmanyvalues") without recompiling.
+    statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    await session.execute(statement, list(rows))
+
+
+def module_plan(module: Module) -> ReminderPlan:
+    if module.reminder_plan:
+        return ReminderPlan.parse(module.reminder_plan)
+    return DEFAULT_PLAN
+
+
+def reminder_key(session_id: int, participant_id: int, rule_key: str, starts_at: datetime) -> str:
+    # The start time is part of the key: a moved session gets fresh reminders, and the
+    # ones planned for the old time are skipped.
+    return f"rem:{session_id}:{participant_id}:{rule_key}:{int(starts_at.timestamp())}"
+
+
+async def plan_session(
+    session: AsyncSession, session_id: int, *, now: datetime, tz: ZoneInfo
+) -> int:
+    """Bring one session's reminder rows in line with its time and its participants.
+
+    Idempotent: planning twice adds nothing. Returns the number of reminders wanted.
+    """
+    return await _plan(session, Session.id == session_id, now=now, tz=tz)
+
+
+async def plan_coming(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+    horizon: timedelta = PLANNING_HORIZON,
+) -> int:
+    """Plan every session of the coming weeks: on start, and after group changes."""
+    return await _plan(
+        session,
+        (Session.starts_at > now) & (Session.starts_at < now + horizon),
+        now=now,
+        tz=tz,
+    )
+
+
+async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInfo) -> int:
+    """Plan the sessions matching ``which`` in a handful of queries, whatever their number.
+
+    Sessions, members and existing rows are read in bulk, the plan is computed once per
+    session (not per participant), and rows are written in chunks.
+    """
+    rows = (await session.execute(select(Session, Module).join(Module).where(which))).all()
+    if not rows:
+        return 0
+    session_ids = [row.id for row, _module in rows]
+    group_ids = {row.group_id for row, _module in rows if row.group_id is not None}
+    single_ids = {row.participant_id for row, _module in rows if row.participant_id is not None}
+    members: dict[int, list[int]] = {}
+    reachable = (
+        Participant.status == ParticipantStatus.ACTIVE
+    ) & Participant.telegram_chat_id.is_not(None)
+    for chunk in _chunks(sorted(group_ids)):
+        for group_id, participant_id in (
+            await session.execute(
+                select(Membership.group_id, Membership.participant_id)
+                .join(Participant, Participant.id == Membership.participant_id)
+                .where(Membership.group_id.in_(chunk), Membership.left_at.is_(None), reachable)
+            )
+        ).all():
+            members.setdefault(group_id, []).append(participant_id)
+    reachable_singles: set[int] = set()
+    for chunk in _chunks(sorted(single_ids)):
+        reachable_singles.update(
+            (
+                await session.scalars(
+                    select(Participant.id).where(Participant.id.in_(chunk), reachable)
+                )
+            ).all()
+        )
+    pending: dict[str, int] = {}
+    known: set[str] = set()
+    for chunk in _chunks(session_ids):
+        for outbox_id, key, status in (
+            await session.execute(
+                select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.status).where(
+                    OutboxMessage.session_id.in_(chunk),
+                    OutboxMessage.kind == OutboxKind.REMINDER,
+                )
+            )
+        ).all():
+            known.add(key)
+            if status == OutboxStatus.PENDING:
+                pending[key] = outbox_id
+    plans: dict[str | None, ReminderPlan] = {}
+    wanted: dict[str, dict[str, Any]] = {}
+    for row, module in rows:
+        if row.status != SessionStatus.SCHEDULED or row.starts_at <= now:
+            continue
+        if module.reminder_plan not in plans:
+            plans[module.reminder_plan] = module_plan(module)
+        planned = plan_reminders(row.starts_at, plans[module.reminder_plan], tz=tz, now=now)
+        if row.participant_id is not None:
+            people = [row.participant_id] if row.participant_id in reachable_singles else []
+        else:
+            people = members.get(row.group_id or -1, [])
+        for participant_id in people:
+            for reminder in planned:
+                key = reminder_key(row.id, participant_id, reminder.rule_key, row.starts_at)
+                wanted[key] = {
+                    "kind": OutboxKind.REMINDER,
+                    "dedupe_key": key,
+                    "participant_id": participant_id,
+                    "session_id": row.id,
+                    "rule_key": reminder.rule_key,
+                    "due_at": reminder.due_at,
+                    "status": OutboxStatus.PENDING,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+    stale = [outbox_id for key, outbox_id in pending.items() if key not in wanted]
+    for chunk in _chunks(stale):
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(chunk), OutboxMessage.status == OutboxStatus.PENDING)
+            .values(status=OutboxStatus.SKIPPED, last_error="replanned")
+        )
+    fresh = [values for key, values in wanted.items() if key not in known]
+    for start in range(0, len(fresh), 500):
+        await _insert_ignore(session, fresh[start : start + 500])
+    return len(wanted)
+
+
+def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
+    """Keep IN lists well under SQLite's bound-parameter limit."""
+    return [values[i : i + 900] for i in range(0, len(values), 900)]
+
+
+async def notify_change(
+    session: AsyncSession, change: SessionChange, *, now: datetime, tz: ZoneInfo
+) -> int:
+    """A moved or cancelled session: a notice to each participant concerned, then replan."""
+    await plan_session(session, change.session_id, now=now, tz=tz)
+    if change.kind not in (ChangeKind.MOVED, ChangeKind.CANCELLED):
+        return 0
+    row = await session.get(Session, change.session_id)
+    assert row is not None
+    payload = json.dumps(
+        {
+            "change": str(change.kind),
+            "previous_start": change.previous_start.isoformat() if change.previous_start else None,
+        }
+    )
+    rows = [
+        {
+            "kind": OutboxKind.NOTICE,
+            "dedupe_key": f"chg:{row.id}:{participant.id}:{row.sequence}",
+            "participant_id": participant.id,
+            "session_id": row.id,
+            "payload": payload,
+            "due_at": now,
+            "status": OutboxStatus.PENDING,
+            "attempts": 0,
+            "created_at": now,
+        }
+        for participant in await expected_participants(session, row)
+        if participant.status == ParticipantStatus.ACTIVE and participant.telegram_chat_id
+    ]
+    await _insert_ignore(session, rows)
+    return len(rows)
+
+
+async def alert_staff(
+    session: AsyncSession,
+    *,
+    staff_id: int,
+    dedupe_key: str,
+    payload: dict[str, Any],
+    now: datetime,
+    due_at: datetime | None = None,
+    session_id: int | None = None,
+    participant_id: int | None = None,
+) -> None:
+    """A message for a referent (a late decline, someone unreachable), sent once.
+
+    While the alert is still pending, a newer call updates it (a decline, then its reason,
+    make one message, not two).
+    """
+    await _insert_ignore(
+        session,
+        [
+            {
+                "kind": OutboxKind.STAFF_ALERT,
+                "dedupe_key": dedupe_key,
+                "staff_id": staff_id,
+                "session_id": session_id,
+                "participant_id": participant_id,
+                "payload": json.dumps(payload),
+                "due_at": due_at or now,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+        ],
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.status == OutboxStatus.PENDING)
+        .values(payload=json.dumps(payload), due_at=due_at or now)
+    )
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.due_at <= now),
+        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until <= now),
+    )
+
+
+async def claim_next(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    instance_id: str,
+    lease: timedelta = DEFAULT_LEASE,
+) -> Claimed | None:
+    """Take the oldest due row (or a stale claim) and commit the claim before sending."""
+    query = select(OutboxMessage).where(_due(now)).order_by(OutboxMessage.due_at, OutboxMessage.id)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.limit(1).with_for_update(skip_locked=True)
+    else:
+        query = query.limit(1)
+    row = await session.scalar(query)
+    if row is None:
+        await session.rollback()
+        return None
+    # Conditional update: on SQLite, where there are no row locks, this is what makes
+    # the claim exclusive between processes.
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == row.id, _due(now))
+        .values(
+            status=OutboxStatus.SENDING,
+            claimed_by=instance_id,
+            claimed_until=now + lease,
+            attempts=OutboxMessage.attempts + 1,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        await session.rollback()
+        return None
+    claimed = Claimed(
+        id=row.id,
+        kind=OutboxKind(row.kind),
+        participant_id=row.participant_id,
+        staff_id=row.staff_id,
+        session_id=row.session_id,
+        rule_key=row.rule_key,
+        payload=json.loads(row.payload) if row.payload else {},
+        due_at=row.due_at,
+        attempts=row.attempts + 1,
+    )
+    await session.commit()
+    return claimed
+
+
+async def finish(
+    session: AsyncSession,
+    outbox_id: int,
+    status: OutboxStatus,
+    *,
+    now: datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(
+            status=status,
+            sent_at=now if status == OutboxStatus.SENT else None,
+            telegram_message_id=message_id,
+            last_error=error[:200] if error else None,
+            claimed_until=None,
+        )
+    )
+    await session.commit()
+
+
+async def retry_later(session: AsyncSession, outbox_id: int, *, at: datetime, error: str) -> None:
+    """Give a claimed row back, due again at ``at`` (network error, 429)."""
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == outbox_id)
+        .values(status=OutboxStatus.PENDING, due_at=at, claimed_until=None, last_error=error[:200])
+    )
+    await session.commit()
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    """When the dispatcher must wake next (a pending row or a claim that will go stale)."""
+    pending = await session.scalar(
+        select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+    )
+    stale = await session.scalar(
+        select(func.min(OutboxMessage.claimed_until)).where(
+            OutboxMessage.status == OutboxStatus.SENDING
+        )
+    )
+    candidates = [moment for moment in (pending, stale) if moment is not None]
+    return min(candidates) if candidates else None
+
+
+async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime) -> Verdict:
+    """Decide, at sending time, whether a claimed participant message still makes sense."""
+    if claimed.kind == OutboxKind.STAFF_ALERT:
+        return Verdict.SEND
+    if claimed.participant_id is None:
+        return Verdict.SKIP
+    participant = await session.get(Participant, claimed.participant_id)
+    if (
+        participant is None
+        or participant.status != ParticipantStatus.ACTIVE
+        or participant.telegram_chat_id is None
+    ):
+        return Verdict.SKIP
+    if claimed.session_id is None:
+        return Verdict.SEND
+    row = await session.get(Session, claimed.session_id)
+    if row is None:
+        return Verdict.SKIP
+    if claimed.kind == OutboxKind.NOTICE:
+        return Verdict.SEND if row.ends_at > now else Verdict.EXPIRE
+    if row.status != SessionStatus.SCHEDULED:
+        return Verdict.SKIP
+    if row.participant_id is None:
+        member = await session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == row.group_id,
+                Membership.participant_id == participant.id,
+                Membership.left_at.is_(None),
+            )
+        )
+        if member is None:
+            return Verdict.SKIP
+    if row.starts_at <= now:
+        return Verdict.EXPIRE
+    return Verdict.SEND

@@ -1,0 +1,338 @@
+"""Sends what the outbox says is due, one message at a time, and wakes at the next due time.
+
+The scheduler (python-telegram-bot's JobQueue, i.e. APScheduler) only wakes this code;
+the rows are the truth. One send in flight per process keeps a crash to at most one
+duplicate; the rate limiter keeps the pace under Telegram's limits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes, ExtBot
+
+from bot import callback_data
+from bot.context import Deps
+from bot.core import outbox
+from bot.core.outbox import Claimed, Verdict
+from bot.i18n import format_day, format_time, isolate, rtl_line, translations
+from bot.views import cancelled_text, moved_text, reason_label, reminder_text
+from storage.db import unit_of_work
+from storage.models import (
+    DeclineReason,
+    OutboxKind,
+    OutboxStatus,
+    Participant,
+    Session,
+    Staff,
+)
+
+log = logging.getLogger(__name__)
+
+RSVP = "rsvp"
+# Outbox sends are bulk: paced at one a second per chat (see bot/rate_limit.py).
+PACED = {"paced": 1}
+JOB_NAME = "outbox"
+SWEEP_SECONDS = 30.0
+MAX_ATTEMPTS = 8
+
+
+def rsvp_buttons(session_id: int, yes: str, no: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    yes, callback_data=callback_data.encode(RSVP, session_id, "y")
+                ),
+                InlineKeyboardButton(no, callback_data=callback_data.encode(RSVP, session_id, "n")),
+            ]
+        ]
+    )
+
+
+@dataclass
+class DispatchStats:
+    sent: int = 0
+    skipped: int = 0
+    expired: int = 0
+    failed: int = 0
+    retried: int = 0
+
+
+def _state(deps: Deps) -> dict[str, Any]:
+    return deps.extras.setdefault("dispatcher", {"lock": asyncio.Lock(), "stats": DispatchStats()})
+
+
+async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> DispatchStats:
+    """Send every due row, in due order; returns what this call did.
+
+    Serialised per process by a lock: two wake-ups never send in parallel.
+    """
+    state = _state(deps)
+    stats = DispatchStats()
+    async with state["lock"]:
+        count = 0
+        while limit is None or count < limit:
+            async with unit_of_work(deps.sessionmaker) as session:
+                claimed = await outbox.claim_next(
+                    session,
+                    now=deps.clock.now(),
+                    instance_id=deps.instance_id,
+                    lease=timedelta(seconds=deps.settings.outbox_lease_seconds),
+                )
+            if claimed is None:
+                break
+            count += 1
+            await _deliver(bot, deps, claimed, stats)
+    total: DispatchStats = state["stats"]
+    for field in ("sent", "skipped", "expired", "failed", "retried"):
+        setattr(total, field, getattr(total, field) + getattr(stats, field))
+    return stats
+
+
+async def _deliver(bot: ExtBot[Any], deps: Deps, claimed: Claimed, stats: DispatchStats) -> None:
+    now = deps.clock.now()
+    async with unit_of_work(deps.sessionmaker) as session:
+        verdict = await outbox.verdict_for(session, claimed, now=now)
+        rendered = await _render(session, deps, claimed) if verdict == Verdict.SEND else None
+    if verdict != Verdict.SEND or rendered is None:
+        status = OutboxStatus.EXPIRED if verdict == Verdict.EXPIRE else OutboxStatus.SKIPPED
+        if status == OutboxStatus.EXPIRED:
+            stats.expired += 1
+            log.info("outbox %s expired: due %s, session begun", claimed.id, claimed.due_at)
+        else:
+            stats.skipped += 1
+        async with unit_of_work(deps.sessionmaker) as session:
+            await outbox.finish(session, claimed.id, status, now=now, error=str(verdict))
+        return
+    try:
+        message = await rendered.send(bot)
+    except Forbidden as exc:
+        stats.failed += 1
+        await _unreachable(deps, claimed, str(exc))
+        return
+    except RetryAfter as exc:
+        stats.retried += 1
+        wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        await _retry(deps, claimed, now + timedelta(seconds=seconds), f"429 {seconds}s")
+        return
+    except (TimedOut, NetworkError) as exc:
+        if isinstance(exc, BadRequest):
+            stats.failed += 1
+            async with unit_of_work(deps.sessionmaker) as session:
+                await outbox.finish(
+                    session, claimed.id, OutboxStatus.FAILED, now=now, error=str(exc)
+                )
+            log.warning("outbox %s refused by Telegram: %s", claimed.id, exc)
+            return
+        stats.retried += 1
+        backoff = timedelta(seconds=min(300, 2 ** min(claimed.attempts, 8)))
+        await _retry(deps, claimed, now + backoff, type(exc).__name__)
+        return
+    stats.sent += 1
+    async with unit_of_work(deps.sessionmaker) as session:
+        await outbox.finish(
+            session,
+            claimed.id,
+            OutboxStatus.SENT,
+            now=deps.clock.now(),
+            message_id=message.message_id,
+        )
+
+
+async def _retry(deps: Deps, claimed: Claimed, at: datetime, error: str) -> None:
+    async with unit_of_work(deps.sessionmaker) as session:
+        if claimed.attempts >= MAX_ATTEMPTS:
+            await outbox.finish(
+                session, claimed.id, OutboxStatus.FAILED, now=deps.clock.now(), error=error
+            )
+        else:
+            await outbox.retry_later(session, claimed.id, at=at, error=error)
+
+
+async def _unreachable(deps: Deps, claimed: Claimed, error: str) -> None:
+    """403: the person blocked the bot. Record it, and tell the referent once."""
+    now = deps.clock.now()
+    async with unit_of_work(deps.sessionmaker) as session:
+        await outbox.finish(session, claimed.id, OutboxStatus.FAILED, now=now, error=error)
+    if claimed.participant_id is None:
+        return
+    async with unit_of_work(deps.sessionmaker) as session:
+        participant = await session.get(Participant, claimed.participant_id)
+        if participant is None:
+            return
+        first_time = participant.unreachable_at is None
+        participant.unreachable_at = participant.unreachable_at or now
+        referent_id = None
+        if claimed.session_id is not None:
+            row = await session.get(Session, claimed.session_id)
+            referent_id = row.referent_id if row else None
+        if first_time and referent_id is not None:
+            await outbox.alert_staff(
+                session,
+                staff_id=referent_id,
+                dedupe_key=f"unreach:{participant.id}:{int(now.timestamp())}",
+                payload={"alert": "unreachable"},
+                now=now,
+                participant_id=participant.id,
+            )
+        await session.commit()
+
+
+@dataclass
+class Rendered:
+    chat_id: int
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+    venue: tuple[float, float, str, str] | None = None
+
+    async def send(self, bot: ExtBot[Any]) -> Message:
+        """The text first; the map pin after it carries the buttons, so they come last."""
+        if self.venue is None:
+            return await bot.send_message(
+                self.chat_id, self.text, reply_markup=self.markup, rate_limit_args=PACED
+            )
+        await bot.send_message(self.chat_id, self.text, rate_limit_args=PACED)
+        latitude, longitude, title, address = self.venue
+        return await bot.send_venue(
+            self.chat_id,
+            latitude,
+            longitude,
+            title,
+            address,
+            reply_markup=self.markup,
+            rate_limit_args=PACED,
+        )
+
+
+async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None:
+    tz = deps.settings.tz
+    if claimed.kind == OutboxKind.STAFF_ALERT:
+        return await _render_staff_alert(session, deps, claimed)
+    participant = await session.get(Participant, claimed.participant_id)
+    row = await session.get(Session, claimed.session_id) if claimed.session_id else None
+    if participant is None or participant.telegram_chat_id is None or row is None:
+        return None
+    language = participant.language
+    t = translations(language)
+    _ = t.gettext
+    if claimed.kind == OutboxKind.REMINDER:
+        markup = rsvp_buttons(row.id, _("✅ Je viens"), _("❌ Je ne peux pas venir"))
+        venue = None
+        if row.latitude is not None and row.longitude is not None:
+            venue = (
+                row.latitude,
+                row.longitude,
+                row.place_name or row.title,
+                row.place_address or row.place_name or "",
+            )
+        return Rendered(
+            participant.telegram_chat_id, reminder_text(t, row, language, tz), markup, venue
+        )
+    change = claimed.payload.get("change")
+    if change == "cancelled":
+        return Rendered(participant.telegram_chat_id, cancelled_text(t, row, language, tz))
+    previous_raw = claimed.payload.get("previous_start")
+    previous = ""
+    if previous_raw:
+        before = datetime.fromisoformat(previous_raw)
+        previous = f"{format_day(before, language, tz)}, {format_time(before, language, tz)}"
+    return Rendered(
+        participant.telegram_chat_id,
+        moved_text(t, row, language, tz, previous),
+        rsvp_buttons(row.id, _("✅ Je viens"), _("❌ Je ne peux pas venir")),
+    )
+
+
+async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None:
+    staff = await session.get(Staff, claimed.staff_id)
+    if staff is None or not staff.active:
+        return None
+    language = staff.language
+    t = translations(language)
+    _ = t.gettext
+    participant = (
+        await session.get(Participant, claimed.participant_id) if claimed.participant_id else None
+    )
+    name = isolate(participant.first_name if participant else "?", language)
+    row = await session.get(Session, claimed.session_id) if claimed.session_id else None
+    alert = claimed.payload.get("alert")
+    if alert == "late_decline" and row is not None:
+        reason = claimed.payload.get("reason")
+        values = {
+            "name": name,
+            "title": isolate(row.title, language),
+            "day": format_day(row.starts_at, language, deps.settings.tz),
+            "time": format_time(row.starts_at, language, deps.settings.tz),
+            "reason": reason_label(t, DeclineReason(reason)) if reason else "…",
+        }
+        text = (
+            _("⚠️ %(name)s ne viendra pas : %(title)s, %(day)s %(time)s.\nRaison : %(reason)s")
+            % values
+        )
+    elif alert == "unreachable":
+        text = _(
+            "📞 Appelez %(name)s : le robot ne peut plus lui écrire (bot bloqué ou compte fermé)."
+        ) % {"name": name}
+    else:
+        return None
+    return Rendered(staff.telegram_user_id, rtl_line(text, language))
+
+
+# --- waking up -------------------------------------------------------------------------
+
+
+async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    application = context.application
+    deps: Deps = application.bot_data["deps"]
+    await drain(application.bot, deps)
+    await schedule_next(application)
+
+
+async def schedule_next(application: Application) -> None:
+    """Arm one job at the next due time; a later plan change re-arms it earlier."""
+    deps: Deps = application.bot_data["deps"]
+    job_queue = application.job_queue
+    if job_queue is None:
+        return
+    async with unit_of_work(deps.sessionmaker) as session:
+        due = await outbox.next_due_at(session)
+    if due is None:
+        return
+    delay = max(0.0, (due - deps.clock.now()).total_seconds())
+    wake(application, delay)
+
+
+def wake(application: Application, delay: float = 0.0) -> None:
+    """Run the dispatcher after ``delay`` seconds, replacing the previous wake-up.
+
+    Callers pass the earliest due time they know of (``schedule_next`` computes the true
+    minimum over the rows), so replacing never loses an earlier wake-up for long: the
+    sweep below catches anything else.
+    """
+    job_queue = application.job_queue
+    if job_queue is None:
+        return
+    for job in job_queue.get_jobs_by_name(JOB_NAME):
+        job.schedule_removal()
+    job_queue.run_once(_job, when=delay, name=JOB_NAME, job_kwargs={"misfire_grace_time": None})
+
+
+def start_sweeping(application: Application) -> None:
+    """A slow safety sweep: rows written by another process or the CLI are not missed."""
+    if application.job_queue is None:
+        return
+    application.job_queue.run_repeating(
+        _job,
+        interval=SWEEP_SECONDS,
+        first=0.0,
+        name="outbox-sweep",
+        job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+    )

@@ -1,0 +1,98 @@
+"""Texts people read, built from plain values in their language.
+
+One idea per message, a pictogram first; names, times and places are isolated in
+right-to-left languages so Telegram does not scramble them.
+"""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from babel.support import NullTranslations
+
+from bot.i18n import format_day, format_time, isolate, rtl_line
+from storage.models import DeclineReason, Session, SessionKind
+
+KIND_EMOJI = {
+    SessionKind.WORKSHOP: "👥",
+    SessionKind.OUTING: "🚌",
+    SessionKind.INTERVIEW: "💬",
+    SessionKind.TRAINING: "🎓",
+}
+
+REASON_EMOJI = {
+    DeclineReason.ILL: "🤒",
+    DeclineReason.CHILDREN: "👶",
+    DeclineReason.APPOINTMENT: "🏥",
+    DeclineReason.WORK: "💼",
+    DeclineReason.OTHER: "❓",
+}
+
+
+def kind_emoji(row: Session) -> str:
+    try:
+        return KIND_EMOJI[SessionKind(row.kind)]
+    except ValueError:
+        return "📌"
+
+
+def reason_label(t: NullTranslations, reason: DeclineReason) -> str:
+    _ = t.gettext
+    labels = {
+        DeclineReason.ILL: _("malade"),
+        DeclineReason.CHILDREN: _("enfants"),
+        DeclineReason.APPOINTMENT: _("rendez-vous"),
+        DeclineReason.WORK: _("travail"),
+        DeclineReason.OTHER: _("autre"),
+    }
+    return f"{REASON_EMOJI[reason]} {labels[reason]}"
+
+
+def place_text(row: Session) -> str:
+    parts = [part for part in (row.place_name, row.place_address) if part]
+    return ", ".join(parts)
+
+
+def when_values(row: Session, language: str, tz: ZoneInfo) -> dict[str, str]:
+    return {
+        "title": isolate(row.title, language),
+        "day": isolate(format_day(row.starts_at, language, tz), language),
+        "time": isolate(format_time(row.starts_at, language, tz), language),
+        "place": isolate(place_text(row), language),
+        "kind": kind_emoji(row),
+    }
+
+
+def reminder_text(t: NullTranslations, row: Session, language: str, tz: ZoneInfo) -> str:
+    _ = t.gettext
+    values = when_values(row, language, tz)
+    if row.place_name or row.place_address:
+        text = _("📅 %(kind)s %(title)s\n🗓 %(day)s, %(time)s\n📍 %(place)s\n\nVous venez ?")
+    else:
+        text = _("📅 %(kind)s %(title)s\n🗓 %(day)s, %(time)s\n\nVous venez ?")
+    return rtl_line(text % values, language)
+
+
+def cancelled_text(t: NullTranslations, row: Session, language: str, tz: ZoneInfo) -> str:
+    _ = t.gettext
+    text = _("⚠️ Annulé : %(kind)s %(title)s\n🗓 %(day)s, %(time)s\n\nNe venez pas ce jour-là.")
+    return rtl_line(text % when_values(row, language, tz), language)
+
+
+def moved_text(
+    t: NullTranslations, row: Session, language: str, tz: ZoneInfo, previous: str
+) -> str:
+    _ = t.gettext
+    values = when_values(row, language, tz) | {"previous": isolate(previous, language)}
+    text = _(
+        "⚠️ Changement : %(kind)s %(title)s\n"
+        "❌ Pas le %(previous)s\n"
+        "✅ Nouveau : %(day)s, %(time)s"
+    )
+    return rtl_line(text % values, language)
+
+
+def session_line(row: Session, language: str, tz: ZoneInfo) -> str:
+    """One line per session for lists: emoji, day, time, title."""
+    values = when_values(row, language, tz)
+    return f"{values['kind']} {values['day']}, {values['time']} · {values['title']}"

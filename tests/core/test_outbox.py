@@ -1,0 +1,196 @@
+"""Reminders as rows: planning, replanning, claiming, and the verdict at sending time."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+
+from bot.core import outbox, schedule
+from bot.core.outbox import Verdict
+from storage.models import (
+    Membership,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Participant,
+    ParticipantStatus,
+)
+from tests.core.factories import one_session, programme
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+async def _rows(sessionmaker, status=None):
+    async with sessionmaker() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.due_at, OutboxMessage.id)
+        if status is not None:
+            query = query.where(OutboxMessage.status == status)
+        return list((await session.scalars(query)).all())
+
+
+async def _plan(sessionmaker, session_id, now):
+    async with sessionmaker() as session:
+        count = await outbox.plan_session(session, session_id, now=now, tz=BRUSSELS)
+        await session.commit()
+        return count
+
+
+async def test_each_participant_gets_the_evening_before_and_two_hours_before(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=3)
+    # Thursday 3 December 2026, 14:00 in Brussels (13:00 UTC).
+    starts = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+    sid = await one_session(sessionmaker, prog.group_id, starts, now=clock.now())
+    assert await _plan(sessionmaker, sid, clock.now()) == 6
+    due = sorted({row.due_at for row in await _rows(sessionmaker)})
+    assert due == [
+        datetime(2026, 12, 2, 17, 0, tzinfo=UTC),  # Wednesday 18:00 Brussels
+        datetime(2026, 12, 3, 11, 0, tzinfo=UTC),  # Thursday 12:00 Brussels
+    ]
+
+
+async def test_planning_twice_adds_nothing(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    await _plan(sessionmaker, sid, clock.now())
+    assert len(await _rows(sessionmaker)) == 4
+
+
+async def test_a_moved_session_replaces_its_reminders_and_notifies(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    new_start = datetime(2026, 12, 4, 13, tzinfo=UTC)
+    async with sessionmaker() as session:
+        change = await schedule.move_session(session, sid, starts_at=new_start, now=clock.now())
+        notices = await outbox.notify_change(session, change, now=clock.now(), tz=BRUSSELS)
+        await session.commit()
+    assert notices == 2
+    pending = await _rows(sessionmaker, OutboxStatus.PENDING)
+    reminders = [r for r in pending if r.kind == OutboxKind.REMINDER]
+    assert sorted({r.due_at for r in reminders}) == [
+        datetime(2026, 12, 3, 17, tzinfo=UTC),
+        datetime(2026, 12, 4, 11, tzinfo=UTC),
+    ]
+    assert len([r for r in pending if r.kind == OutboxKind.NOTICE]) == 2
+    assert len(await _rows(sessionmaker, OutboxStatus.SKIPPED)) == 4
+
+
+async def test_a_cancelled_session_keeps_no_pending_reminder(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    async with sessionmaker() as session:
+        change = await schedule.cancel_session(session, sid, now=clock.now())
+        await outbox.notify_change(session, change, now=clock.now(), tz=BRUSSELS)
+        await session.commit()
+    pending = await _rows(sessionmaker, OutboxStatus.PENDING)
+    assert {r.kind for r in pending} == {OutboxKind.NOTICE}
+
+
+async def test_claims_go_in_due_order_and_each_row_once(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=3)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    later = datetime(2026, 12, 3, 12, tzinfo=UTC)
+    claimed = []
+    while True:
+        async with sessionmaker() as session:
+            row = await outbox.claim_next(session, now=later, instance_id="a")
+        if row is None:
+            break
+        claimed.append(row)
+    assert len(claimed) == 6 and len({c.id for c in claimed}) == 6
+    assert [c.due_at for c in claimed] == sorted(c.due_at for c in claimed)
+
+
+async def test_a_stale_claim_is_taken_again_after_its_lease(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=1)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    at = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+    async with sessionmaker() as session:
+        first = await outbox.claim_next(session, now=at, instance_id="crashed")
+    assert first is not None
+    async with sessionmaker() as session:  # the process died: no finish() call
+        assert (
+            await outbox.claim_next(session, now=at + timedelta(seconds=30), instance_id="b")
+            is None
+        )
+    async with sessionmaker() as session:
+        again = await outbox.claim_next(session, now=at + timedelta(seconds=61), instance_id="b")
+    assert again is not None and again.id == first.id and again.attempts == 2
+
+
+async def test_concurrent_claimers_never_share_a_row(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=10)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    at = datetime(2026, 12, 3, 12, tzinfo=UTC)
+
+    async def worker(name: str) -> list[int]:
+        got = []
+        while True:
+            async with sessionmaker() as session:
+                row = await outbox.claim_next(session, now=at, instance_id=name)
+            if row is None:
+                return got
+            got.append(row.id)
+
+    results = await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
+    flat = [i for ids in results for i in ids]
+    assert len(flat) == 20 and len(set(flat)) == 20
+
+
+async def test_nobody_gets_a_reminder_after_stop_or_leaving_and_none_after_the_start(
+    sessionmaker, clock
+):
+    prog = await programme(sessionmaker, clock.now(), participants=3)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    stopped, left, present = prog.participant_ids
+    async with sessionmaker() as session:
+        await session.execute(
+            update(Participant)
+            .where(Participant.id == stopped)
+            .values(status=ParticipantStatus.STOPPED)
+        )
+        await session.execute(
+            update(Membership).where(Membership.participant_id == left).values(left_at=clock.now())
+        )
+        await session.commit()
+    verdicts = {}
+    at = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+    while True:
+        async with sessionmaker() as session:
+            row = await outbox.claim_next(session, now=at, instance_id="a")
+            if row is None:
+                break
+            verdicts[row.participant_id] = await outbox.verdict_for(session, row, now=at)
+    assert verdicts == {stopped: Verdict.SKIP, left: Verdict.SKIP, present: Verdict.SEND}
+    late = datetime(2026, 12, 3, 13, 5, tzinfo=UTC)  # the bot was down past the start
+    late_verdicts = {}
+    while True:
+        async with sessionmaker() as session:
+            row = await outbox.claim_next(session, now=late, instance_id="a")
+            if row is None:
+                break
+            late_verdicts[row.participant_id] = await outbox.verdict_for(session, row, now=late)
+    assert late_verdicts[present] == Verdict.EXPIRE
