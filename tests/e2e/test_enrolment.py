@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from bot.core import organisation
 from storage.models import Invite, Participant
-from tests.e2e.harness import Harness
+from tests.e2e.harness import Harness, running_bot
 
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 
@@ -144,6 +144,25 @@ async def test_stop_silences_and_start_resumes(harness: Harness):
 async def test_menus_are_set_per_language_and_staff_see_their_own(harness: Harness):
     h = harness
     await _referent_with_group(h)
-    await _invite_link(h)
-    commands = h.server.commands
-    assert commands, "setMyCommands was called"
+    token = await _invite_link(h)
+    dutch = [c["command"] for c in h.server.commands_for("default", "nl")]
+    assert "next" in dutch and "invite" not in dutch
+    assert (
+        h.server.commands_for("default", "ar")[0]["description"]
+        != (h.server.commands_for("default", "fr")[0]["description"])
+    ), "each language has its own descriptions"
+
+    amina = h.server.user(555, "Amina", language_code="fr")
+    picker = await h.say(amina, f"/start {token}")
+    await h.tap(amina, picker, "🇳🇱 Nederlands")
+    await h.tap(
+        amina, h.last(amina), h.last(amina)["reply_markup"]["inline_keyboard"][0][0]["text"]
+    )
+    own = h.server.commands_for("chat:555", "")
+    assert own and "invite" not in [c["command"] for c in own]
+    assert own == h.server.commands_for("default", "nl"), "the menu follows the chosen language"
+
+    # Staff get their own menu when the bot starts (the referent existed before the start).
+    async with running_bot(h.deps.settings.database_url, h.clock) as second:
+        staff_menu = [c["command"] for c in second.server.commands_for("chat:100", "")]
+    assert "invite" in staff_menu and "sessions" in staff_menu

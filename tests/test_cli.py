@@ -1,0 +1,90 @@
+"""The ``activup`` command line: clear one-line errors, non-zero exits, no half-written rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+
+
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    database = tmp_path / "cli.sqlite3"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ACTIVUP_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("ACTIVUP_BOT_USERNAME", "activup_test_bot")
+    monkeypatch.delenv("ACTIVUP_TELEGRAM_TOKEN", raising=False)
+    return database
+
+
+def count(database: Path, table: str) -> int:
+    with sqlite3.connect(database) as conn:
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
+
+def test_an_operator_sets_up_a_group_and_prints_an_invite(env, capsys, tmp_path):
+    assert (
+        main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+        == 0
+    )
+    assert (
+        main(["group", "create", "--module", "Bénévolat", "--name", "Home", "--referent", "100"])
+        == 0
+    )
+    qr = tmp_path / "amina.png"
+    assert (
+        main(["invite", "create", "--group", "home", "--name", "Amina K.", "--out", str(qr)]) == 0
+    )
+    out = capsys.readouterr().out
+    assert "https://t.me/activup_test_bot?start=" in out
+    assert qr.read_bytes().startswith(b"\x89PNG")
+    assert main(["modules"]) == 0
+    listing = capsys.readouterr().out
+    assert "benevolat" in listing and "Home" in listing and "Sophie M." in listing
+    assert count(env, "invites") == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["group", "create", "--module", "cuisine", "--name", "G", "--referent", "100"],
+            "unknown module",
+        ),
+        (
+            ["group", "create", "--module", "start", "--name", "G", "--referent", "999"],
+            "no active staff",
+        ),
+        (["invite", "create", "--group", "nowhere", "--name", "Amina K."], "unknown group"),
+        (["invite", "create", "--group", "Home", "--name", "x" * 41], "first name"),
+        (
+            ["staff", "add", "--telegram-id", "100", "--name", "Again", "--role", "lead"],
+            "already staff",
+        ),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(env, capsys, argv, message):
+    main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+    main(["group", "create", "--module", "start", "--name", "Home", "--referent", "100"])
+    capsys.readouterr()
+    before = {t: count(env, t) for t in ("staff", "groups", "invites")}
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1
+    assert {t: count(env, t) for t in ("staff", "groups", "invites")} == before
+
+
+def test_run_without_a_token_says_how_to_get_one(env, capsys):
+    assert main(["run"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "@BotFather" in err and len(err.splitlines()) == 1
+
+
+def test_db_upgrade_creates_the_three_modules(env, capsys):
+    assert main(["db", "upgrade"]) == 0
+    with sqlite3.connect(env) as conn:
+        codes = [row[0] for row in conn.execute("SELECT code FROM modules ORDER BY id")]
+    assert codes == ["insertion", "benevolat", "start"]
