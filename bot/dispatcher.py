@@ -208,7 +208,8 @@ class Rendered:
             title,
             address,
             reply_markup=self.markup,
-            rate_limit_args=PACED,
+            # The pin completes the text just sent: one reminder, not a second message
+            # to pace a second later (the overall limit still counts it).
         )
 
 

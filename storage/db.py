@@ -44,10 +44,11 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 async def unit_of_work(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> AsyncIterator[AsyncSession]:
-    """One transaction per update or job: rolled back unless the caller commits."""
+    """One transaction per update or job: rolled back unless the caller commits.
+
+    Closing the session rolls back what was not committed; unlike an explicit
+    ``rollback()`` it leaves loaded rows readable (detached), so a handler can render
+    them after the transaction, without holding it across a call to Telegram.
+    """
     async with sessionmaker() as session:
-        try:
-            yield session
-        finally:
-            if session.in_transaction():
-                await session.rollback()
+        yield session

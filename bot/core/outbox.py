@@ -412,4 +412,16 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
             return Verdict.SKIP
     if row.starts_at <= now:
         return Verdict.EXPIRE
+    newer = await session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.session_id == row.id,
+            OutboxMessage.participant_id == participant.id,
+            OutboxMessage.kind == OutboxKind.REMINDER,
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.due_at <= now,
+            OutboxMessage.due_at > claimed.due_at,
+        )
+    )
+    if newer is not None:
+        return Verdict.SKIP  # after a downtime, one reminder (the latest due), not a burst
     return Verdict.SEND

@@ -1,0 +1,215 @@
+"""Reminders end to end: from an imported calendar to the participant's phone and back."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from bot.core.calendar_sync import import_calendar
+from storage.models import OutboxMessage, OutboxStatus, Rsvp, Session
+from tests.core.factories import programme
+from tests.core.test_calendar_sync import ics
+from tests.e2e.harness import Harness
+
+
+async def _setup(h: Harness, participants: int = 2):
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=participants)
+    referent = h.server.user(prog.referent_telegram_id, "Sophie", language_code="fr")
+    people = [h.server.user(1000 + i, f"P{i}", language_code="fr") for i in range(participants)]
+    return prog, referent, people
+
+
+async def _import(h: Harness, group_id: int, data: bytes) -> None:
+    async with h.deps.sessionmaker() as session:
+        await import_calendar(
+            session, group_id=group_id, data=data, now=h.clock.now(), tz=h.deps.settings.tz
+        )
+        await session.commit()
+
+
+async def test_an_imported_series_reminds_each_participant_the_evening_before(harness: Harness):
+    h = harness
+    prog, referent, (amina, karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())  # Mondays 09:30 from 7 December 2026
+    h.clock.set(datetime(2026, 12, 6, 16, 59, tzinfo=UTC))  # Sunday 17:59 in Brussels
+    assert (await h.dispatch()).sent == 0
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))  # Sunday 18:00 in Brussels
+    assert (await h.dispatch()).sent == 2
+    text, pin = h.server.bot_messages(amina.id)[-2:]
+    assert "Atelier FLE" in text["text"] and "lundi 7 décembre" in text["text"]
+    assert "09:30" in text["text"] and "Maison des associations" in text["text"]
+    assert pin["venue"]["location"]["latitude"] == 50.4063
+    buttons = [b["text"] for row in pin["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == ["✅ Je viens", "❌ Je ne peux pas venir"]
+    # Sent once: a second run at the same time sends nothing more.
+    assert (await h.dispatch()).sent == 0
+
+
+async def test_a_participant_confirms_and_the_referent_sees_it(harness: Harness):
+    h = harness
+    prog, referent, (amina, karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
+    await h.dispatch()
+    await h.tap(amina, h.last(amina), "✅ Je viens")
+    await h.tap(karim, h.last(karim), "❌ Je ne peux pas venir")
+    await h.tap(karim, h.last(karim), "🤒 malade")
+    assert "malade" in h.last(karim)["reply_markup"]["inline_keyboard"][0][0]["text"]
+
+    listing = await h.say(referent, "/sessions")
+    first = listing["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert "✅1 ❌1 ❔0" in first
+    await h.tap(referent, listing, first)
+    detail = h.last(referent)["text"]
+    assert "✅ P0 K." in detail and "❌ P1 K. (🤒 malade)" in detail
+
+
+async def test_a_late_decline_alerts_the_referent_once_with_the_reason(harness: Harness):
+    h = harness
+    prog, referent, (amina, _karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    h.clock.set(datetime(2026, 12, 7, 6, 30, tzinfo=UTC))  # Monday 07:30, session at 09:30
+    await h.dispatch()
+    before = h.server.bot_message_count(referent.id)
+    await h.tap(amina, h.last(amina), "❌ Je ne peux pas venir")
+    await h.tap(amina, h.last(amina), "👶 enfants")
+    await h.dispatch()
+    alerts = h.server.bot_messages(referent.id)[before:]
+    assert len(alerts) == 1
+    assert "P0 K." in alerts[0]["text"] and "enfants" in alerts[0]["text"]
+
+
+async def test_a_forged_answer_for_someone_elses_session_changes_nothing(harness: Harness):
+    h = harness
+    prog, _referent, (amina, _karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    stranger = h.server.user(4242, "Eve", language_code="fr")
+    async with h.deps.sessionmaker() as session:
+        session_id = (await session.scalars(select(Session.id))).first()
+    h.server.send_callback(stranger, 1, stranger.id, f"rsvp:1:{session_id}:y")
+    await h.server.wait_until_idle(application=h.app)
+    h.server.send_callback(amina, 1, amina.id, "rsvp:1:999999:y")
+    await h.server.wait_until_idle(application=h.app)
+    h.server.send_callback(amina, 1, amina.id, "rsvp:9:xx")
+    await h.server.wait_until_idle(application=h.app)
+    answers = list(h.server.callback_answers.values())
+    assert "pas pour vous" in answers[0]["text"]
+    assert "plus valable" in answers[1]["text"] and "plus valable" in answers[2]["text"]
+    async with h.deps.sessionmaker() as session:
+        assert (await session.scalars(select(Rsvp))).all() == []
+
+
+async def test_a_moved_session_sends_a_notice_and_reminds_at_the_new_time(harness: Harness):
+    h = harness
+    prog, referent, (amina, _karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    listing = await h.say(referent, "/sessions")
+    await h.tap(referent, listing, listing["reply_markup"]["inline_keyboard"][0][0]["text"])
+    await h.tap(referent, h.last(referent), "🗓 Déplacer")
+    reply = await h.say(referent, "8/12 14:00")
+    assert "déplacée" in reply["text"] and "2 participants sont prévenus" in reply["text"]
+
+    await h.dispatch()  # the notices go out at once
+    notice = h.last(amina)
+    assert notice["text"].startswith("⚠️") and "lundi 7 décembre" in notice["text"]
+    assert "mardi 8 décembre" in notice["text"] and "14:00" in notice["text"]
+
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))  # the old evening-before time
+    count = h.server.bot_message_count(amina.id)
+    await h.dispatch()
+    assert h.server.bot_message_count(amina.id) == count, "nothing at the old time"
+    h.clock.set(datetime(2026, 12, 7, 17, 0, tzinfo=UTC))  # Monday 18:00, before Tuesday
+    await h.dispatch()
+    assert "mardi 8 décembre" in h.server.bot_messages(amina.id)[-2]["text"]
+
+
+async def test_a_cancelled_session_tells_everyone_and_its_reminders_are_dropped(harness: Harness):
+    h = harness
+    prog, referent, (amina, karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    listing = await h.say(referent, "/sessions")
+    await h.tap(referent, listing, listing["reply_markup"]["inline_keyboard"][0][0]["text"])
+    await h.tap(referent, h.last(referent), "🚫 Annuler")
+    await h.tap(referent, h.last(referent), "🚫 Oui, annuler")
+    assert "2 participants sont prévenus" in h.last(referent)["text"]
+    await h.dispatch()
+    for person in (amina, karim):
+        assert h.last(person)["text"].startswith("⚠️ Annulé")
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
+    before = h.server.bot_message_count(amina.id)
+    await h.dispatch()
+    assert h.server.bot_message_count(amina.id) == before
+
+
+async def test_reminders_fire_at_brussels_wall_time_across_both_dst_changes(harness: Harness):
+    h = harness
+    prog, _referent, (amina, _karim) = await _setup(h)
+    h.clock.set(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))
+    spring = ics().replace(b"20261207T", b"20260330T")  # Mondays from 30 March 2026
+    await _import(h, prog.group_id, spring)
+    # Sunday 29 March is the change to summer time: 18:00 in Brussels is 16:00 UTC.
+    h.clock.set(datetime(2026, 3, 29, 15, 59, tzinfo=UTC))
+    assert (await h.dispatch()).sent == 0
+    h.clock.set(datetime(2026, 3, 29, 16, 0, tzinfo=UTC))
+    assert (await h.dispatch()).sent == 2
+    assert "lundi 30 mars" in h.server.bot_messages(amina.id)[-2]["text"]
+    assert "09:30" in h.server.bot_messages(amina.id)[-2]["text"]
+
+    h.clock.set(datetime(2026, 10, 20, 9, 0, tzinfo=UTC))
+    autumn = ics().replace(b"20261207T", b"20261026T").replace(b"fle-lundi", b"fle-autumn")
+    await _import(h, prog.group_id, autumn)
+    # Sunday 25 October is back to winter time: 18:00 in Brussels is 17:00 UTC.
+    h.clock.set(datetime(2026, 10, 25, 16, 59, tzinfo=UTC))
+    assert (await h.dispatch()).sent == 0
+    h.clock.set(datetime(2026, 10, 25, 17, 0, tzinfo=UTC))
+    assert (await h.dispatch()).sent == 2
+    assert "lundi 26 octobre" in h.server.bot_messages(amina.id)[-2]["text"]
+
+
+async def test_after_a_long_downtime_overdue_reminders_are_sent_or_recorded_expired(
+    harness: Harness,
+):
+    h = harness
+    prog, _referent, (amina, _karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    # Down from Sunday noon to Monday 10:00: the 09:30 session has begun.
+    h.clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
+    stats = await h.dispatch()
+    assert stats.sent == 0 and stats.expired == 4
+    async with h.deps.sessionmaker() as session:
+        expired = (
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.EXPIRED)
+            )
+        ).all()
+    assert len(expired) == 4
+    # Down until Monday 08:00 instead: the session has not begun, so they go out.
+    h.clock.set(datetime(2026, 12, 14, 7, 0, tzinfo=UTC))
+    stats = await h.dispatch()
+    assert stats.sent == 2, "one reminder each: the older overdue one is superseded"
+    assert "lundi 14 décembre" in h.server.bot_messages(amina.id)[-2]["text"]
+
+
+async def test_a_blocked_participant_is_marked_unreachable_and_the_referent_told_once(
+    harness: Harness,
+):
+    h = harness
+    prog, referent, (amina, _karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    h.server.block(amina, notify=False)
+    before = h.server.bot_message_count(referent.id)
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
+    await h.dispatch()
+    h.clock.set(datetime(2026, 12, 7, 7, 0, tzinfo=UTC))
+    await h.dispatch()
+    alerts = h.server.bot_messages(referent.id)[before:]
+    assert len(alerts) == 1 and "P0 K." in alerts[0]["text"] and alerts[0]["text"].startswith("📞")
+
+
+async def test_a_participant_sees_their_next_sessions_in_their_language(harness: Harness):
+    h = harness
+    prog, _referent, (amina, _karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    reply = await h.say(amina, "/next")
+    assert "lundi 7 décembre" in reply["text"] and "lundi 14 décembre" in reply["text"]
