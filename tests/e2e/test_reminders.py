@@ -30,7 +30,7 @@ async def _import(h: Harness, group_id: int, data: bytes) -> None:
 
 async def test_an_imported_series_reminds_each_participant_the_evening_before(harness: Harness):
     h = harness
-    prog, referent, (amina, karim) = await _setup(h)
+    prog, _referent, (amina, _karim) = await _setup(h)
     await _import(h, prog.group_id, ics())  # Mondays 09:30 from 7 December 2026
     h.clock.set(datetime(2026, 12, 6, 16, 59, tzinfo=UTC))  # Sunday 17:59 in Brussels
     assert (await h.dispatch()).sent == 0
