@@ -327,13 +327,18 @@ def wake(application: Application, delay: float = 0.0) -> None:
 
 
 def start_sweeping(application: Application) -> None:
-    """A slow safety sweep: rows written by another process or the CLI are not missed."""
+    """Send what is due now, then keep a slow safety sweep for rows written elsewhere.
+
+    Rows written by another process or by the CLI do not wake this process; the sweep
+    finds them within ``SWEEP_SECONDS``. Everything else wakes the dispatcher directly.
+    """
     if application.job_queue is None:
         return
+    wake(application, 0.0)
     application.job_queue.run_repeating(
         _job,
         interval=SWEEP_SECONDS,
-        first=0.0,
+        first=SWEEP_SECONDS,
         name="outbox-sweep",
         job_kwargs={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
     )
