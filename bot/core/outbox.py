@@ -290,7 +290,24 @@ async def claim_next(
     instance_id: str,
     lease: timedelta = DEFAULT_LEASE,
 ) -> Claimed | None:
-    """Take the oldest due row (or a stale claim) and commit the claim before sending."""
+    """Take the oldest due row (or a stale claim) and commit the claim before sending.
+
+    None means nothing is due. Losing a race to another process is not "nothing due":
+    the next row is tried.
+    """
+    for _attempt in range(20):
+        outcome = await _try_claim(session, now=now, instance_id=instance_id, lease=lease)
+        if outcome is not _LOST_RACE:
+            return outcome  # type: ignore[return-value]
+    return None
+
+
+_LOST_RACE = object()
+
+
+async def _try_claim(
+    session: AsyncSession, *, now: datetime, instance_id: str, lease: timedelta
+) -> Claimed | None | object:
     query = select(OutboxMessage).where(_due(now)).order_by(OutboxMessage.due_at, OutboxMessage.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.limit(1).with_for_update(skip_locked=True)
@@ -315,7 +332,7 @@ async def claim_next(
     )
     if getattr(result, "rowcount", 0) != 1:
         await session.rollback()
-        return None
+        return _LOST_RACE
     claimed = Claimed(
         id=row.id,
         kind=OutboxKind(row.kind),
