@@ -219,6 +219,27 @@ def cmd_calendar_export(settings: Settings, args: argparse.Namespace) -> None:
         print(f"calendar written to {args.out}")
 
 
+def cmd_module_plan(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.core.outbox import module_plan, plan_coming
+    from bot.core.reminder_plan import ReminderPlan
+
+    if args.plan is not None:
+        try:
+            parsed = ReminderPlan.parse(args.plan)
+        except ValueError as exc:
+            raise CliError(f"bad reminder plan: {exc}") from None
+
+    async def action(session: AsyncSession) -> str:
+        module = await organisation.find_module(session, args.module)
+        if args.plan is not None:
+            module.reminder_plan = parsed.to_text()
+            await session.flush()
+            await plan_coming(session, now=SystemClock().now(), tz=settings.tz)
+        return f"{module.code}: {module_plan(module).to_text()}"
+
+    print(_run_in_session(settings, action))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activup", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
@@ -269,6 +290,17 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--out", default="-", help="file to write, or - for standard output")
     exp.add_argument("--days-back", type=int, default=30, help="past days to include")
     exp.set_defaults(func=cmd_calendar_export)
+
+    module = sub.add_parser("module", help="a module's settings")
+    module_sub = module.add_subparsers(dest="module_command", required=True)
+    plan = module_sub.add_parser("plan", help="show or set a module's reminder plan")
+    plan.add_argument("--module", required=True)
+    plan.add_argument(
+        "--plan",
+        default=None,
+        help='e.g. "d-1@18:00,-2h;quiet=21:00-08:00" (the day before at 18:00, 2 h before)',
+    )
+    plan.set_defaults(func=cmd_module_plan)
 
     modules = sub.add_parser("modules", help="list modules and groups")
     modules.set_defaults(func=cmd_modules)

@@ -88,3 +88,14 @@ def test_db_upgrade_creates_the_three_modules(env, capsys):
     with sqlite3.connect(env) as conn:
         codes = [row[0] for row in conn.execute("SELECT code FROM modules ORDER BY id")]
     assert codes == ["insertion", "benevolat", "start"]
+
+
+def test_a_module_reminder_plan_can_be_read_and_changed(env, capsys):
+    assert main(["module", "plan", "--module", "start"]) == 0
+    assert "d-1@18:00" in capsys.readouterr().out
+    assert main(["module", "plan", "--module", "start", "--plan", "d-2@17:00,-3h"]) == 0
+    capsys.readouterr()
+    assert main(["module", "plan", "--module", "start"]) == 0
+    assert "d-2@17:00" in capsys.readouterr().out
+    assert main(["module", "plan", "--module", "start", "--plan", "tomorrow"]) == 2
+    assert "bad reminder plan" in capsys.readouterr().err

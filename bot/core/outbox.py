@@ -307,7 +307,7 @@ _LOST_RACE = object()
 
 async def _try_claim(
     session: AsyncSession, *, now: datetime, instance_id: str, lease: timedelta
-) -> Claimed | None | object:
+) -> Claimed | object | None:
     query = select(OutboxMessage).where(_due(now)).order_by(OutboxMessage.due_at, OutboxMessage.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.limit(1).with_for_update(skip_locked=True)
