@@ -278,6 +278,8 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
             _("⚠️ %(name)s ne viendra pas : %(title)s, %(day)s %(time)s.\nRaison : %(reason)s")
             % values
         )
+    elif alert == "digest":
+        return await _render_digest(session, deps, staff, claimed.payload.get("day", ""))
     elif alert == "unreachable":
         text = _(
             "📞 Appelez %(name)s : le robot ne peut plus lui écrire (bot bloqué ou compte fermé)."
@@ -285,6 +287,37 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
     else:
         return None
     return Rendered(staff.telegram_user_id, rtl_line(text, language))
+
+
+async def _render_digest(session: Any, deps: Deps, staff: Staff, day: str) -> Rendered | None:
+    """The referent's day: each session with who confirmed, declined (and why), or is silent."""
+    from datetime import date as date_type
+
+    from bot.core.schedule import participants_with_answers, sessions_of_referent_on
+
+    tz = deps.settings.tz
+    language = staff.language
+    t = translations(language)
+    _ = t.gettext
+    rows = await sessions_of_referent_on(
+        session, staff_id=staff.id, day=date_type.fromisoformat(day), tz=tz
+    )
+    if not rows:
+        return None
+    lines = [_("☀️ Votre journée :")]
+    for row in rows:
+        lines.append("")
+        lines.append(f"{format_time(row.starts_at, language, tz)} · {isolate(row.title, language)}")
+        for participant, answer_value, reason in await participants_with_answers(session, row):
+            name = isolate(participant.first_name, language)
+            if answer_value == "yes":
+                lines.append(f"  ✅ {name}")
+            elif answer_value == "no":
+                why = f" ({reason_label(t, DeclineReason(reason))})" if reason else ""
+                lines.append(f"  ❌ {name}{why}")
+            else:
+                lines.append(f"  ❔ {name}")
+    return Rendered(staff.telegram_user_id, rtl_line("\n".join(lines), language))
 
 
 # --- waking up -------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -184,6 +184,7 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
                     "attempts": 0,
                     "created_at": now,
                 }
+    digests = _digest_rows(rows, now=now, tz=tz)
     stale = [outbox_id for key, outbox_id in pending.items() if key not in wanted]
     for chunk in _chunks(stale):
         await session.execute(
@@ -194,7 +195,44 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
     fresh = [values for key, values in wanted.items() if key not in known]
     for start in range(0, len(fresh), 500):
         await _insert_ignore(session, fresh[start : start + 500])
+    await _insert_ignore(session, digests)
     return len(wanted)
+
+
+DIGEST_AT = time(8, 0)
+DIGEST_FRESH = timedelta(hours=1)
+
+
+def _digest_rows(rows: Sequence[Any], *, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
+    """One morning digest per referent and day with sessions, at 08:00 (earlier if needed).
+
+    The digest is rendered when it is sent, so it shows the answers of that morning.
+    """
+    out: dict[str, dict[str, Any]] = {}
+    for row, _module in rows:
+        if row.status != SessionStatus.SCHEDULED:
+            continue
+        local_day = row.starts_at.astimezone(tz).date()
+        due = min(
+            datetime.combine(local_day, DIGEST_AT, tzinfo=tz).astimezone(UTC),
+            row.starts_at - timedelta(hours=1),
+        )
+        if due <= now:
+            continue
+        key = f"digest:{row.referent_id}:{local_day.isoformat()}"
+        current = out.get(key)
+        if current is None or due < current["due_at"]:
+            out[key] = {
+                "kind": OutboxKind.STAFF_ALERT,
+                "dedupe_key": key,
+                "staff_id": row.referent_id,
+                "payload": json.dumps({"alert": "digest", "day": local_day.isoformat()}),
+                "due_at": due,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+    return list(out.values())
 
 
 def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
@@ -398,6 +436,8 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime) -> Verdict:
     """Decide, at sending time, whether a claimed participant message still makes sense."""
     if claimed.kind == OutboxKind.STAFF_ALERT:
+        if claimed.payload.get("alert") == "digest" and now > claimed.due_at + DIGEST_FRESH:
+            return Verdict.EXPIRE  # a morning digest read at noon is noise
         return Verdict.SEND
     if claimed.participant_id is None:
         return Verdict.SKIP

@@ -439,9 +439,10 @@ def next_allowed_send_time(moment: datetime, plan: ReminderPlan, tz: ZoneInfo) -
     """
     result = _to_utc(moment, "moment")
     _check_tz(tz)
+    start = result
     for _ in range(_MAX_QUIET_STEPS):
         if not _is_quiet_wall_time(result.astimezone(tz).time(), plan):
-            return result
+            return _scan_if_clock_changed(start, result, plan, tz, step=_ONE_MINUTE)
         result = _quiet_period_end(result, plan, tz)
     raise RuntimeError(f"no allowed send time found after {moment.isoformat()} in {tz}")
 
@@ -455,11 +456,29 @@ def latest_allowed_at_or_before(moment: datetime, plan: ReminderPlan, tz: ZoneIn
     """
     result = _to_utc(moment, "moment")
     _check_tz(tz)
+    start = result
     for _ in range(_MAX_QUIET_STEPS):
         if not _is_quiet_wall_time(result.astimezone(tz).time(), plan):
-            return result
+            return _scan_if_clock_changed(start, result, plan, tz, step=-_ONE_MINUTE)
         result = _quiet_period_start(result, plan, tz) - _ONE_MINUTE
     raise RuntimeError(f"no allowed send time found before {moment.isoformat()} in {tz}")
+
+
+def _scan_if_clock_changed(
+    start: datetime, found: datetime, plan: ReminderPlan, tz: ZoneInfo, *, step: timedelta
+) -> datetime:
+    """On a night the clocks change, check the jump minute by minute from ``start``.
+
+    The wall-clock arithmetic above can skip a short allowed stretch that only exists
+    because an hour is repeated (quiet hours ending inside it); that happens twice a
+    year at most, so the slow, exact walk is affordable there and only there.
+    """
+    if start == found or start.astimezone(tz).utcoffset() == found.astimezone(tz).utcoffset():
+        return found
+    moment = start
+    while moment != found and _is_quiet_wall_time(moment.astimezone(tz).time(), plan):
+        moment += step
+    return moment
 
 
 def _raw_due(rule: ReminderRule, starts_at_utc: datetime, tz: tzinfo) -> datetime:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -361,3 +362,25 @@ async def participants_with_answers(
     return [
         (p, *answers.get(p.id, (None, None))) for p in await expected_participants(session, row)
     ]
+
+
+async def sessions_of_referent_on(
+    session: AsyncSession, *, staff_id: int, day: date, tz: ZoneInfo
+) -> list[Session]:
+    """A referent's scheduled sessions on one local day, in order."""
+    start = datetime.combine(day, time(0, 0), tzinfo=tz).astimezone(UTC)
+    end = datetime.combine(day + timedelta(days=1), time(0, 0), tzinfo=tz).astimezone(UTC)
+    return list(
+        (
+            await session.scalars(
+                select(Session)
+                .where(
+                    Session.referent_id == staff_id,
+                    Session.status == SessionStatus.SCHEDULED,
+                    Session.starts_at >= start,
+                    Session.starts_at < end,
+                )
+                .order_by(Session.starts_at)
+            )
+        ).all()
+    )

@@ -76,8 +76,11 @@ async def test_a_weekly_series_becomes_sessions_with_reminders(sessionmaker, clo
     ]
     assert rows[0].latitude == pytest.approx(50.4063)
     async with sessionmaker() as session:
-        reminders = (await session.scalars(select(OutboxMessage))).all()
-    assert len(reminders) == 4 * 2 * 2
+        rows_out = (await session.scalars(select(OutboxMessage))).all()
+    reminders = [r for r in rows_out if r.kind == OutboxKind.REMINDER]
+    digests = [r for r in rows_out if r.kind == OutboxKind.STAFF_ALERT]
+    assert len(reminders) == 4 * 2 * 2, "4 sessions, 2 participants, 2 reminders each"
+    assert len(digests) == 4, "a morning digest for the referent on each session day"
 
 
 async def test_reimporting_the_same_file_changes_nothing(sessionmaker, clock):

@@ -28,6 +28,13 @@ async def _import(h: Harness, group_id: int, data: bytes) -> None:
         await session.commit()
 
 
+async def _reminded(h: Harness, *people) -> int:
+    """Run the dispatcher; how many of these participants got a reminder just now."""
+    before = [h.server.bot_message_count(p.id) for p in people]
+    await h.dispatch()
+    return sum(h.server.bot_message_count(p.id) > b for p, b in zip(people, before, strict=True))
+
+
 async def test_an_imported_series_reminds_each_participant_the_evening_before(harness: Harness):
     h = harness
     prog, _referent, (amina, _karim) = await _setup(h)
@@ -144,15 +151,15 @@ async def test_a_cancelled_session_tells_everyone_and_its_reminders_are_dropped(
 
 async def test_reminders_fire_at_brussels_wall_time_across_both_dst_changes(harness: Harness):
     h = harness
-    prog, _referent, (amina, _karim) = await _setup(h)
+    prog, _referent, (amina, karim) = await _setup(h)
     h.clock.set(datetime(2026, 3, 20, 9, 0, tzinfo=UTC))
     spring = ics().replace(b"20261207T", b"20260330T")  # Mondays from 30 March 2026
     await _import(h, prog.group_id, spring)
     # Sunday 29 March is the change to summer time: 18:00 in Brussels is 16:00 UTC.
     h.clock.set(datetime(2026, 3, 29, 15, 59, tzinfo=UTC))
-    assert (await h.dispatch()).sent == 0
+    assert await _reminded(h, amina, karim) == 0
     h.clock.set(datetime(2026, 3, 29, 16, 0, tzinfo=UTC))
-    assert (await h.dispatch()).sent == 2
+    assert await _reminded(h, amina, karim) == 2
     assert "lundi 30 mars" in h.server.bot_messages(amina.id)[-2]["text"]
     assert "09:30" in h.server.bot_messages(amina.id)[-2]["text"]
 
@@ -161,9 +168,9 @@ async def test_reminders_fire_at_brussels_wall_time_across_both_dst_changes(harn
     await _import(h, prog.group_id, autumn)
     # Sunday 25 October is back to winter time: 18:00 in Brussels is 17:00 UTC.
     h.clock.set(datetime(2026, 10, 25, 16, 59, tzinfo=UTC))
-    assert (await h.dispatch()).sent == 0
+    assert await _reminded(h, amina, karim) == 0
     h.clock.set(datetime(2026, 10, 25, 17, 0, tzinfo=UTC))
-    assert (await h.dispatch()).sent == 2
+    assert await _reminded(h, amina, karim) == 2
     assert "lundi 26 octobre" in h.server.bot_messages(amina.id)[-2]["text"]
 
 
@@ -176,18 +183,17 @@ async def test_after_a_long_downtime_overdue_reminders_are_sent_or_recorded_expi
     # Down from Sunday noon to Monday 10:00: the 09:30 session has begun.
     h.clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=UTC))
     stats = await h.dispatch()
-    assert stats.sent == 0 and stats.expired == 4
+    assert stats.sent == 0 and stats.expired == 5  # 4 reminders and the stale digest
     async with h.deps.sessionmaker() as session:
         expired = (
             await session.scalars(
                 select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.EXPIRED)
             )
         ).all()
-    assert len(expired) == 4
+    assert len(expired) == 5
     # Down until Monday 08:00 instead: the session has not begun, so they go out.
     h.clock.set(datetime(2026, 12, 14, 7, 0, tzinfo=UTC))
-    stats = await h.dispatch()
-    assert stats.sent == 2, "one reminder each: the older overdue one is superseded"
+    assert await _reminded(h, amina, _karim) == 2, "one each: the older overdue one is superseded"
     assert "lundi 14 décembre" in h.server.bot_messages(amina.id)[-2]["text"]
 
 
@@ -203,8 +209,8 @@ async def test_a_blocked_participant_is_marked_unreachable_and_the_referent_told
     await h.dispatch()
     h.clock.set(datetime(2026, 12, 7, 7, 0, tzinfo=UTC))
     await h.dispatch()
-    alerts = h.server.bot_messages(referent.id)[before:]
-    assert len(alerts) == 1 and "P0 K." in alerts[0]["text"] and alerts[0]["text"].startswith("📞")
+    alerts = [m for m in h.server.bot_messages(referent.id)[before:] if "📞" in m["text"]]
+    assert len(alerts) == 1 and "P0 K." in alerts[0]["text"]
 
 
 async def test_a_participant_sees_their_next_sessions_in_their_language(harness: Harness):
@@ -213,3 +219,19 @@ async def test_a_participant_sees_their_next_sessions_in_their_language(harness:
     await _import(h, prog.group_id, ics())
     reply = await h.say(amina, "/next")
     assert "lundi 7 décembre" in reply["text"] and "lundi 14 décembre" in reply["text"]
+
+
+async def test_the_referent_gets_a_morning_digest_of_the_day(harness: Harness):
+    h = harness
+    prog, referent, (amina, karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
+    await h.dispatch()
+    await h.tap(amina, h.last(amina), "✅ Je viens")
+    h.clock.set(datetime(2026, 12, 7, 7, 0, tzinfo=UTC))  # Monday 08:00 in Brussels
+    before = h.server.bot_message_count(referent.id)
+    await h.dispatch()
+    digest = h.server.bot_messages(referent.id)[before:]
+    assert len(digest) == 1 and digest[0]["text"].startswith("☀️")
+    assert "09:30 · Atelier FLE" in digest[0]["text"]
+    assert "✅ P0 K." in digest[0]["text"] and "❔ P1 K." in digest[0]["text"]
