@@ -223,7 +223,7 @@ async def test_a_participant_sees_their_next_sessions_in_their_language(harness:
 
 async def test_the_referent_gets_a_morning_digest_of_the_day(harness: Harness):
     h = harness
-    prog, referent, (amina, karim) = await _setup(h)
+    prog, referent, (amina, _karim) = await _setup(h)
     await _import(h, prog.group_id, ics())
     h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
     await h.dispatch()
