@@ -47,7 +47,7 @@ async def run(participants: int, database_url: str) -> dict[str, float | int]:
             await outbox.plan_session(session, session_id, now=now, tz=ZoneInfo("Europe/Brussels"))
             await session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.rule_key != "d-1@18:00")
+                .where(OutboxMessage.rule_key.is_distinct_from("d-1@18:00"))
                 .values(status=OutboxStatus.SKIPPED)
             )
             await session.execute(

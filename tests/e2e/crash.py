@@ -51,7 +51,7 @@ async def prepare(database_url: str, participants: int) -> None:
         # Keep one reminder each, due a second ago: the fan-out starts as the bot starts.
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.rule_key != "d-1@18:00")
+            .where(OutboxMessage.rule_key.is_distinct_from("d-1@18:00"))
             .values(status="skipped")
         )
         await session.execute(

@@ -40,10 +40,14 @@ async def test_two_dispatchers_share_a_fan_out_of_500_without_a_double(database_
         )
         await session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.rule_key != "d-1@18:00")
+            .where(OutboxMessage.rule_key.is_distinct_from("d-1@18:00"))
             .values(status=OutboxStatus.SKIPPED)
         )
-        await session.execute(update(OutboxMessage).values(due_at=clock.now()))
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.rule_key == "d-1@18:00")
+            .values(due_at=clock.now())
+        )
         await session.commit()
     await setup_engine.dispose()
 
