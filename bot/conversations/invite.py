@@ -16,7 +16,7 @@ from telegram.ext import (
 from bot import callback_data
 from bot.context import BotContext
 from bot.core import enrolment, organisation
-from bot.handlers.common import Who, answer, identify, refuse_staff_only
+from bot.handlers.common import answer, identify, staff_only
 from bot.i18n import format_date
 from bot.qr import deep_link, qr_png
 from storage.db import unit_of_work
@@ -30,20 +30,9 @@ class State(IntEnum):
     TYPE_NAME = 2
 
 
-async def _staff_or_refuse(update: Update, context: BotContext) -> Who | None:
-    """Every step re-checks the role: a deactivated account stops at once."""
-    who = await identify(update, context)
-    if who is None:
-        return None
-    if who.staff is None:
-        await refuse_staff_only(update, who)
-        return None
-    return who
-
-
 async def start_invite(update: Update, context: BotContext) -> int:
     """/invite: the groups this staff member may invite to, as buttons."""
-    who = await _staff_or_refuse(update, context)
+    who = await staff_only(update, context)
     if who is None or who.staff is None or update.effective_chat is None:
         return ConversationHandler.END
     async with unit_of_work(context.deps.sessionmaker) as session:
@@ -76,7 +65,7 @@ async def start_invite(update: Update, context: BotContext) -> int:
 
 async def group_chosen(update: Update, context: BotContext) -> int:
     query = update.callback_query
-    who = await _staff_or_refuse(update, context)
+    who = await staff_only(update, context)
     if query is None or who is None or who.staff is None:
         return ConversationHandler.END
     _ = who.t.gettext
@@ -100,7 +89,7 @@ async def group_chosen(update: Update, context: BotContext) -> int:
 
 
 async def name_typed(update: Update, context: BotContext) -> int:
-    who = await _staff_or_refuse(update, context)
+    who = await staff_only(update, context)
     message = update.effective_message
     if who is None or who.staff is None or message is None or message.text is None:
         return ConversationHandler.END

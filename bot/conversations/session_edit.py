@@ -19,8 +19,8 @@ from bot.core import organisation, outbox, schedule
 from bot.core.schedule import ScheduleError
 from bot.core.timeparse import parse_when
 from bot.dispatcher import wake
-from bot.handlers.common import answer, identify
-from bot.handlers.sessions import ADD, MOVE, load_manageable, staff_only
+from bot.handlers.common import answer, identify, staff_only
+from bot.handlers.sessions import ADD, MOVE, load_manageable
 from bot.i18n import format_day, format_time
 from bot.views import KIND_EMOJI
 from storage.db import unit_of_work

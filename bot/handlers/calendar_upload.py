@@ -12,8 +12,7 @@ from bot.core import organisation
 from bot.core.calendar_sync import import_calendar
 from bot.core.calendars import CalendarError, CalendarErrorKind
 from bot.dispatcher import wake
-from bot.handlers.common import answer
-from bot.handlers.sessions import staff_only
+from bot.handlers.common import answer, staff_only
 from storage.db import unit_of_work
 
 GROUP = "icg"

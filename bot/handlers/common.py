@@ -65,3 +65,14 @@ async def answer_unknown(update: Update, who: Who) -> None:
             "Pour vous inscrire, demandez un lien d'invitation à votre référent."
         ),
     )
+
+
+async def staff_only(update: Update, context: BotContext) -> Who | None:
+    """Every staff action re-checks the role, so a forwarded button does nothing."""
+    who = await identify(update, context)
+    if who is None:
+        return None
+    if who.staff is None:
+        await refuse_staff_only(update, who)
+        return None
+    return who

@@ -14,7 +14,7 @@ from bot.core import outbox, rsvp, schedule
 from bot.core.people import StaffView
 from bot.core.schedule import ScheduleError
 from bot.dispatcher import wake
-from bot.handlers.common import Who, answer, identify, refuse_staff_only
+from bot.handlers.common import Who, answer, staff_only
 from bot.i18n import isolate
 from bot.views import place_text, reason_label, session_line
 from storage.db import unit_of_work
@@ -26,17 +26,6 @@ CANCEL = "scx"
 CANCEL_CONFIRM = "scy"
 MOVE = "smv"
 ADD = "sad"
-
-
-async def staff_only(update: Update, context: BotContext) -> Who | None:
-    """Every staff action re-checks the role, so a forwarded button does nothing."""
-    who = await identify(update, context)
-    if who is None:
-        return None
-    if who.staff is None:
-        await refuse_staff_only(update, who)
-        return None
-    return who
 
 
 async def sessions_command(update: Update, context: BotContext) -> None:
