@@ -51,9 +51,7 @@ def configure_logging(verbose: bool = False) -> None:
         logging.getLogger("telegram").setLevel(logging.INFO)
 
 
-def _run_in_session(
-    settings: Settings, action: Callable[[AsyncSession], Awaitable[Any]]
-) -> Any:
+def _run_in_session(settings: Settings, action: Callable[[AsyncSession], Awaitable[Any]]) -> Any:
     """Migrate, then run ``action`` in one transaction committed only if it returns."""
 
     async def runner() -> Any:

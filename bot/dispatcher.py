@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -21,6 +21,7 @@ from bot import callback_data
 from bot.context import Deps
 from bot.core import outbox
 from bot.core.outbox import Claimed, Verdict
+from bot.core.schedule import participants_with_answers, sessions_of_referent_on
 from bot.i18n import format_day, format_time, isolate, rtl_line, translations
 from bot.views import cancelled_text, moved_text, reason_label, reminder_text
 from storage.db import unit_of_work
@@ -291,16 +292,12 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
 
 async def _render_digest(session: Any, deps: Deps, staff: Staff, day: str) -> Rendered | None:
     """The referent's day: each session with who confirmed, declined (and why), or is silent."""
-    from datetime import date as date_type
-
-    from bot.core.schedule import participants_with_answers, sessions_of_referent_on
-
     tz = deps.settings.tz
     language = staff.language
     t = translations(language)
     _ = t.gettext
     rows = await sessions_of_referent_on(
-        session, staff_id=staff.id, day=date_type.fromisoformat(day), tz=tz
+        session, staff_id=staff.id, day=date.fromisoformat(day), tz=tz
     )
     if not rows:
         return None

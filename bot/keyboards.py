@@ -8,6 +8,7 @@ from babel.support import NullTranslations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callback_data
+from bot.core.organisation import GroupView
 from bot.i18n import Language
 
 LANGUAGE = "lang"
@@ -40,5 +41,20 @@ def consent_buttons(t: NullTranslations) -> InlineKeyboardMarkup:
                     _("❌ Je refuse"), callback_data=callback_data.encode(CONSENT, "no")
                 )
             ],
+        ]
+    )
+
+
+def group_picker(groups: Sequence[GroupView], prefix: str) -> InlineKeyboardMarkup:
+    """One button per group, "MODULE · group", shared by every flow that asks for a group."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{group.module_name} · {group.name}"[:64],
+                    callback_data=callback_data.encode(prefix, group.id),
+                )
+            ]
+            for group in groups
         ]
     )

@@ -85,9 +85,7 @@ def moved_text(
     _ = t.gettext
     values = when_values(row, language, tz) | {"previous": isolate(previous, language)}
     text = _(
-        "⚠️ Changement : %(kind)s %(title)s\n"
-        "❌ Pas le %(previous)s\n"
-        "✅ Nouveau : %(day)s, %(time)s"
+        "⚠️ Changement : %(kind)s %(title)s\n❌ Pas le %(previous)s\n✅ Nouveau : %(day)s, %(time)s"
     )
     return rtl_line(text % values, language)
 

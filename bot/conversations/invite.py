@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -18,6 +18,7 @@ from bot.context import BotContext
 from bot.core import enrolment, organisation
 from bot.handlers.common import answer, identify, staff_only
 from bot.i18n import format_date
+from bot.keyboards import group_picker
 from bot.qr import deep_link, qr_png
 from storage.db import unit_of_work
 
@@ -46,17 +47,7 @@ async def start_invite(update: Update, context: BotContext) -> int:
             _("Vous n'avez pas encore de groupe. Un responsable peut en créer un."),
         )
         return ConversationHandler.END
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    f"{group.module_name} · {group.name}",
-                    callback_data=callback_data.encode(GROUP, group.id),
-                )
-            ]
-            for group in groups
-        ]
-    )
+    keyboard = group_picker(groups, GROUP)
     await update.get_bot().send_message(
         update.effective_chat.id, _("👥 Pour quel groupe ?"), reply_markup=keyboard
     )

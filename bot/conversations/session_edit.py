@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import IntEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -22,6 +23,7 @@ from bot.dispatcher import wake
 from bot.handlers.common import answer, identify, staff_only
 from bot.handlers.sessions import ADD, MOVE, load_manageable
 from bot.i18n import format_day, format_time
+from bot.keyboards import group_picker
 from bot.views import KIND_EMOJI
 from storage.db import unit_of_work
 from storage.models import SessionKind
@@ -115,17 +117,7 @@ async def start_add(update: Update, context: BotContext) -> int:
     if not groups:
         await query.edit_message_text(who.t.gettext("Vous n'avez pas encore de groupe."))
         return ConversationHandler.END
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    f"{g.module_name} · {g.name}"[:64],
-                    callback_data=callback_data.encode(ADD_GROUP, g.id),
-                )
-            ]
-            for g in groups
-        ]
-    )
+    markup = group_picker(groups, ADD_GROUP)
     await query.edit_message_text(who.t.gettext("👥 Pour quel groupe ?"), reply_markup=markup)
     return State.ADD_GROUP
 
@@ -201,8 +193,6 @@ async def add_when(update: Update, context: BotContext) -> int:
 
 
 async def add_title(update: Update, context: BotContext) -> int:
-    from datetime import datetime
-
     who = await staff_only(update, context)
     message = update.effective_message
     if who is None or message is None or not message.text or context.user_data is None:

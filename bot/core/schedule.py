@@ -22,6 +22,7 @@ from storage.models import (
     Membership,
     Participant,
     ParticipantStatus,
+    Rsvp,
     Session,
     SessionKind,
     SessionStatus,
@@ -353,8 +354,6 @@ async def participants_with_answers(
     session: AsyncSession, row: Session
 ) -> list[tuple[Participant, str | None, str | None]]:
     """Each expected participant with their answer and reason, for the referent's view."""
-    from storage.models import Rsvp
-
     answers = {
         r.participant_id: (r.answer, r.reason)
         for r in (await session.scalars(select(Rsvp).where(Rsvp.session_id == row.id))).all()

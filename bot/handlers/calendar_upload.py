@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from babel.support import NullTranslations
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot import callback_data
@@ -13,6 +13,7 @@ from bot.core.calendar_sync import import_calendar
 from bot.core.calendars import CalendarError, CalendarErrorKind
 from bot.dispatcher import wake
 from bot.handlers.common import answer, staff_only
+from bot.keyboards import group_picker
 from storage.db import unit_of_work
 
 GROUP = "icg"
@@ -60,17 +61,7 @@ async def document_received(update: Update, context: BotContext) -> None:
         return
     assert context.user_data is not None
     context.user_data[FILE_KEY] = document.file_id
-    markup = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    f"{g.module_name} · {g.name}"[:64],
-                    callback_data=callback_data.encode(GROUP, g.id),
-                )
-            ]
-            for g in groups
-        ]
-    )
+    markup = group_picker(groups, GROUP)
     await message.reply_text(_("📥 Importer ce calendrier dans quel groupe ?"), reply_markup=markup)
 
 

@@ -5,7 +5,7 @@ Moving and adding are typing flows: see ``bot/conversations/session_edit.py``.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import callback_data
@@ -88,6 +88,20 @@ async def load_manageable(
     return row
 
 
+async def _tapped_session(
+    update: Update, context: BotContext, prefix: str
+) -> tuple[CallbackQuery, Who, Session] | None:
+    """The staff member, and the session their button names, if they may manage it."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None:
+        return None
+    row = await load_manageable(update, context, who, _first_int(query.data, prefix))
+    if row is None:
+        return None
+    return query, who, row
+
+
 def _first_int(data: str | None, prefix: str) -> int | None:
     values = callback_data.decode_ints(data, prefix, 1)
     return values[0] if values else None
@@ -95,13 +109,10 @@ def _first_int(data: str | None, prefix: str) -> int | None:
 
 async def show_session(update: Update, context: BotContext) -> None:
     """One session: who said yes, who said no and why, who has not answered."""
-    query = update.callback_query
-    who = await staff_only(update, context)
-    if query is None or who is None:
+    tapped = await _tapped_session(update, context, SHOW)
+    if tapped is None:
         return
-    row = await load_manageable(update, context, who, _first_int(query.data, SHOW))
-    if row is None:
-        return
+    query, who, row = tapped
     _ = who.t.gettext
     tz = context.deps.settings.tz
     async with unit_of_work(context.deps.sessionmaker) as session:
@@ -141,13 +152,10 @@ async def show_session(update: Update, context: BotContext) -> None:
 
 
 async def ask_cancel(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    who = await staff_only(update, context)
-    if query is None or who is None:
+    tapped = await _tapped_session(update, context, CANCEL)
+    if tapped is None:
         return
-    row = await load_manageable(update, context, who, _first_int(query.data, CANCEL))
-    if row is None:
-        return
+    query, who, row = tapped
     _ = who.t.gettext
     text = (
         _("🚫 Annuler cette séance et prévenir les participants ?")
@@ -170,13 +178,10 @@ async def ask_cancel(update: Update, context: BotContext) -> None:
 
 async def confirm_cancel(update: Update, context: BotContext) -> None:
     """Cancel one occurrence: every participant concerned is told at once, in their language."""
-    query = update.callback_query
-    who = await staff_only(update, context)
-    if query is None or who is None:
+    tapped = await _tapped_session(update, context, CANCEL_CONFIRM)
+    if tapped is None:
         return
-    row = await load_manageable(update, context, who, _first_int(query.data, CANCEL_CONFIRM))
-    if row is None:
-        return
+    query, who, row = tapped
     _ = who.t.gettext
     deps = context.deps
     async with unit_of_work(deps.sessionmaker) as session:
