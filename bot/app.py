@@ -22,10 +22,10 @@ from telegram.warnings import PTBUserWarning
 
 from bot import dispatcher
 from bot.context import BotContext, Deps
-from bot.conversations import invite, session_edit
+from bot.conversations import absence, invite, session_edit
 from bot.core import outbox
 from bot.core.people import active_staff_members
-from bot.handlers import calendar_upload, enrolment, general, menus, rsvp, sessions
+from bot.handlers import attendance, calendar_upload, enrolment, general, menus, rsvp, sessions
 from bot.handlers.errors import on_error
 from bot.rate_limit import SlidingWindowRateLimiter
 from storage.db import unit_of_work
@@ -58,12 +58,15 @@ def build_application(deps: Deps) -> BotApplication:
         warnings.filterwarnings("ignore", message=r".*per_message=False.*", category=PTBUserWarning)
         application.add_handler(invite.conversation())
         application.add_handler(session_edit.conversation())
+        application.add_handler(absence.conversation())
     # Participants: enrolment, answers to reminders, /next.
     application.add_handlers(enrolment.HANDLERS)
     application.add_handlers(rsvp.HANDLERS)
     # Staff: /sessions and its buttons.
     application.add_handlers(sessions.HANDLERS)
     application.add_handlers(calendar_upload.HANDLERS)
+    # Staff: /today, /past and the attendance sheet; participants: /me.
+    application.add_handlers(attendance.HANDLERS)
     # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.

@@ -37,6 +37,7 @@ from storage.models import (
 log = logging.getLogger(__name__)
 
 RSVP = "rsvp"
+SHEET = "ats"  # opens an attendance sheet (bot/handlers/attendance.py)
 # Outbox sends are bulk: paced at one a second per chat (see bot/rate_limit.py).
 PACED = {"paced": 1}
 JOB_NAME = "outbox"
@@ -279,6 +280,19 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
             _("⚠️ %(name)s ne viendra pas : %(title)s, %(day)s %(time)s.\nRaison : %(reason)s")
             % values
         )
+    elif alert == "record_attendance" and row is not None:
+        text = _("📋 Fin de la séance : %(title)s, %(time)s.\nNotez les présences :") % {
+            "title": isolate(row.title, language),
+            "time": format_time(row.starts_at, language, deps.settings.tz),
+        }
+        button = InlineKeyboardButton(
+            _("📋 Ouvrir la feuille"), callback_data=callback_data.encode(SHEET, row.id)
+        )
+        return Rendered(
+            staff.telegram_user_id, rtl_line(text, language), InlineKeyboardMarkup([[button]])
+        )
+    elif alert == "two_absences":
+        text = _("📞 Appelez %(name)s : deux absences de suite, sans excuse.") % {"name": name}
     elif alert == "digest":
         return await _render_digest(session, deps, staff, claimed.payload.get("day", ""))
     elif alert == "unreachable":

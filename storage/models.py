@@ -199,6 +199,7 @@ class Session(Base):
     source: Mapped[str] = mapped_column(String(16), default="bot")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attendance_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     module: Mapped[Module] = relationship()
     group: Mapped[Group | None] = relationship()
@@ -242,4 +243,74 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Mark(StrEnum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    EXCUSED = "excused"
+    LATE = "late"
+
+
+class AbsenceReason(StrEnum):
+    ILL = "ill"
+    TRAVEL = "travel"
+    CHILDCARE = "childcare"
+    APPOINTMENT = "appointment"
+
+
+class Attendance(Base):
+    """One participant's mark at one session, with who recorded it and when."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    mark: Mapped[str] = mapped_column(String(16))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+
+
+class AttendanceChange(Base):
+    """The audit trail of marks: who changed what, when, from what to what."""
+
+    __tablename__ = "attendance_changes"
+    __table_args__ = (Index("ix_attendance_changes_session_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    old_mark: Mapped[str | None] = mapped_column(String(16), default=None)
+    new_mark: Mapped[str | None] = mapped_column(String(16), default=None)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SessionGuest(Base):
+    """A participant added to one session only (a walk-in, a replacement)."""
+
+    __tablename__ = "session_guests"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AbsencePeriod(Base):
+    """A participant away until a date: sessions pre-marked excused, reminders paused."""
+
+    __tablename__ = "absence_periods"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(String(16))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

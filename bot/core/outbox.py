@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
 from bot.core.schedule import ChangeKind, SessionChange, expected_participants
 from storage.models import (
+    AbsencePeriod,
     Membership,
     Module,
     OutboxKind,
@@ -204,34 +205,55 @@ DIGEST_FRESH = timedelta(hours=1)
 
 
 def _digest_rows(rows: Sequence[Any], *, now: datetime, tz: ZoneInfo) -> list[dict[str, Any]]:
-    """One morning digest per referent and day with sessions, at 08:00 (earlier if needed).
+    """Staff messages that follow from the calendar.
 
-    The digest is rendered when it is sent, so it shows the answers of that morning.
+    One morning digest per referent and day with sessions, at 08:00 (earlier if a session
+    starts before 09:00), and, when a session ends, a nudge to record attendance. Both are
+    rendered when they are sent, so they show the state of that moment.
     """
     out: dict[str, dict[str, Any]] = {}
-    for row, _module in rows:
-        if row.status != SessionStatus.SCHEDULED:
-            continue
-        local_day = row.starts_at.astimezone(tz).date()
-        due = min(
-            datetime.combine(local_day, DIGEST_AT, tzinfo=tz).astimezone(UTC),
-            row.starts_at - timedelta(hours=1),
-        )
-        if due <= now:
-            continue
-        key = f"digest:{row.referent_id}:{local_day.isoformat()}"
+
+    def add(
+        key: str, staff_id: int, due: datetime, payload: dict[str, str], sid: int | None
+    ) -> None:
         current = out.get(key)
         if current is None or due < current["due_at"]:
             out[key] = {
                 "kind": OutboxKind.STAFF_ALERT,
                 "dedupe_key": key,
-                "staff_id": row.referent_id,
-                "payload": json.dumps({"alert": "digest", "day": local_day.isoformat()}),
+                "staff_id": staff_id,
+                "session_id": sid,
+                "payload": json.dumps(payload),
                 "due_at": due,
                 "status": OutboxStatus.PENDING,
                 "attempts": 0,
                 "created_at": now,
             }
+
+    for row, _module in rows:
+        if row.status != SessionStatus.SCHEDULED:
+            continue
+        if row.ends_at > now:
+            add(
+                f"nudge:{row.id}:{int(row.ends_at.timestamp())}",
+                row.referent_id,
+                row.ends_at,
+                {"alert": "record_attendance"},
+                row.id,
+            )
+        local_day = row.starts_at.astimezone(tz).date()
+        due = min(
+            datetime.combine(local_day, DIGEST_AT, tzinfo=tz).astimezone(UTC),
+            row.starts_at - timedelta(hours=1),
+        )
+        if due > now:
+            add(
+                f"digest:{row.referent_id}:{local_day.isoformat()}",
+                row.referent_id,
+                due,
+                {"alert": "digest", "day": local_day.isoformat()},
+                None,
+            )
     return list(out.values())
 
 
@@ -436,8 +458,17 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime) -> Verdict:
     """Decide, at sending time, whether a claimed participant message still makes sense."""
     if claimed.kind == OutboxKind.STAFF_ALERT:
-        if claimed.payload.get("alert") == "digest" and now > claimed.due_at + DIGEST_FRESH:
+        alert = claimed.payload.get("alert")
+        if alert == "digest" and now > claimed.due_at + DIGEST_FRESH:
             return Verdict.EXPIRE  # a morning digest read at noon is noise
+        if alert == "record_attendance" and claimed.session_id is not None:
+            row = await session.get(Session, claimed.session_id)
+            if row is None or row.status != SessionStatus.SCHEDULED:
+                return Verdict.SKIP
+            if row.attendance_closed_at is not None:
+                return Verdict.SKIP  # already recorded: no nudge needed
+            if now > claimed.due_at + timedelta(days=1):
+                return Verdict.EXPIRE
         return Verdict.SEND
     if claimed.participant_id is None:
         return Verdict.SKIP
@@ -469,6 +500,15 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
             return Verdict.SKIP
     if row.starts_at <= now:
         return Verdict.EXPIRE
+    away = await session.scalar(
+        select(AbsencePeriod.id).where(
+            AbsencePeriod.participant_id == participant.id,
+            AbsencePeriod.starts_at <= row.starts_at,
+            AbsencePeriod.ends_at > row.starts_at,
+        )
+    )
+    if away is not None:
+        return Verdict.SKIP  # reminders pause during a recorded absence, then resume
     newer = await session.scalar(
         select(OutboxMessage.id).where(
             OutboxMessage.session_id == row.id,

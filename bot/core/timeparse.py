@@ -47,3 +47,27 @@ def parse_when(text: str, *, now: datetime, tz: ZoneInfo) -> tuple[datetime, dat
     if end <= start:
         return None
     return start.astimezone(ZoneInfo("UTC")), end.astimezone(ZoneInfo("UTC"))
+
+
+_DAY = re.compile(r"^\s*(?P<day>\d{1,2})[/.\-](?P<month>\d{1,2})(?:[/.\-](?P<year>\d{2,4}))?\s*$")
+
+
+def parse_until(text: str, *, now: datetime, tz: ZoneInfo) -> datetime | None:
+    """ "Until 15/12" means to the end of that day, Brussels time (aware, UTC)."""
+    match = _DAY.match(text)
+    if match is None:
+        return None
+    try:
+        day, month = int(match["day"]), int(match["month"])
+        today = now.astimezone(tz).date()
+        if match["year"]:
+            year = int(match["year"])
+            the_day = date(year + 2000 if year < 100 else year, month, day)
+        else:
+            the_day = date(today.year, month, day)
+            if the_day < today:
+                the_day = date(today.year + 1, month, day)
+    except ValueError:
+        return None
+    end = datetime.combine(the_day + timedelta(days=1), time(0, 0), tzinfo=tz)
+    return end.astimezone(ZoneInfo("UTC"))

@@ -23,8 +23,12 @@ async def help_command(update: Update, context: BotContext) -> None:
     if who.staff is not None:
         text = _(
             "🧭 Commandes de l'équipe :\n"
+            "/today : les séances du jour et la feuille de présences\n"
+            "/past : corriger une séance des 30 derniers jours\n"
+            "/absence : noter une absence prévue\n"
             "/invite : inviter un participant (lien et QR code)\n"
             "/sessions : les prochaines séances de vos groupes\n"
+            "/corrections : les dernières corrections (responsables)\n"
             "/language : changer de langue\n"
             "/help : cette aide"
         )
@@ -35,6 +39,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "✅ = je viens\n"
             "❌ = je ne peux pas venir\n\n"
             "/next : mes prochaines activités\n"
+            "/me : mes présences\n"
             "/language : changer de langue\n"
             "/stop : ne plus recevoir de messages\n\n"
             "Une question ? Parlez à votre référent."

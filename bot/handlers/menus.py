@@ -19,6 +19,7 @@ def participant_commands(t: NullTranslations) -> list[BotCommand]:
     _ = t.gettext
     return [
         BotCommand("next", _("Mes prochaines activités")),
+        BotCommand("me", _("Mes présences")),
         BotCommand("language", _("Changer de langue")),
         BotCommand("help", _("Aide")),
         BotCommand("stop", _("Ne plus recevoir de messages")),
@@ -28,8 +29,11 @@ def participant_commands(t: NullTranslations) -> list[BotCommand]:
 def staff_commands(t: NullTranslations) -> list[BotCommand]:
     _ = t.gettext
     return [
+        BotCommand("today", _("Les séances du jour et les présences")),
         BotCommand("invite", _("Inviter un participant")),
         BotCommand("sessions", _("Les prochaines séances")),
+        BotCommand("past", _("Corriger une séance passée")),
+        BotCommand("absence", _("Noter une absence prévue")),
         BotCommand("language", _("Changer de langue")),
         BotCommand("help", _("Aide")),
     ]

@@ -78,9 +78,10 @@ async def test_a_weekly_series_becomes_sessions_with_reminders(sessionmaker, clo
     async with sessionmaker() as session:
         rows_out = (await session.scalars(select(OutboxMessage))).all()
     reminders = [r for r in rows_out if r.kind == OutboxKind.REMINDER]
-    digests = [r for r in rows_out if r.kind == OutboxKind.STAFF_ALERT]
+    staff = [r for r in rows_out if r.kind == OutboxKind.STAFF_ALERT]
     assert len(reminders) == 4 * 2 * 2, "4 sessions, 2 participants, 2 reminders each"
-    assert len(digests) == 4, "a morning digest for the referent on each session day"
+    assert len([r for r in staff if r.dedupe_key.startswith("digest:")]) == 4, "a digest a day"
+    assert len([r for r in staff if r.dedupe_key.startswith("nudge:")]) == 4, "a nudge a session"
 
 
 async def test_reimporting_the_same_file_changes_nothing(sessionmaker, clock):

@@ -60,7 +60,7 @@ async def test_planning_twice_adds_nothing(sessionmaker, clock):
     )
     await _plan(sessionmaker, sid, clock.now())
     await _plan(sessionmaker, sid, clock.now())
-    assert len(await _rows(sessionmaker)) == 4 + 1  # 2 reminders each, 1 digest
+    assert len(await _rows(sessionmaker)) == 4 + 1 + 1  # 2 reminders each, a digest, a nudge
 
 
 async def test_a_moved_session_replaces_its_reminders_and_notifies(sessionmaker, clock):

@@ -1,0 +1,520 @@
+"""Attendance: marks per session and participant, the sheet, corrections and their audit.
+
+The counting rules live here and only here: late counts as present, excused is left
+out of the attendance rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.core import outbox
+from bot.core.people import StaffView
+from bot.core.schedule import expected_participants, may_manage
+from storage.models import (
+    AbsencePeriod,
+    AbsenceReason,
+    Attendance,
+    AttendanceChange,
+    Group,
+    Mark,
+    Membership,
+    Participant,
+    ParticipantStatus,
+    Rsvp,
+    RsvpAnswer,
+    Session,
+    SessionGuest,
+    SessionKind,
+    SessionStatus,
+    Staff,
+)
+
+CYCLE: dict[Mark | None, Mark] = {
+    None: Mark.PRESENT,
+    Mark.PRESENT: Mark.ABSENT,
+    Mark.ABSENT: Mark.EXCUSED,
+    Mark.EXCUSED: Mark.LATE,
+    Mark.LATE: Mark.PRESENT,
+}
+INTERVIEW_CYCLE: dict[Mark | None, Mark] = {
+    None: Mark.PRESENT,
+    Mark.PRESENT: Mark.ABSENT,
+    Mark.ABSENT: Mark.EXCUSED,
+    Mark.EXCUSED: Mark.PRESENT,
+    Mark.LATE: Mark.PRESENT,
+}
+CORRECTION_WINDOW = timedelta(days=30)
+OPENS_BEFORE_START = timedelta(hours=1)
+
+
+def counts_as_present(mark: Mark | None) -> bool:
+    return mark in (Mark.PRESENT, Mark.LATE)
+
+
+def attendance_rate(marks: list[Mark | None]) -> float | None:
+    """Present (late included) over the marks that are not excused; None with nothing to count."""
+    counted = [m for m in marks if m is not None and m != Mark.EXCUSED]
+    if not counted:
+        return None
+    return sum(1 for m in counted if counts_as_present(m)) / len(counted)
+
+
+class SheetProblem(StrEnum):
+    NOT_ALLOWED = "not_allowed"
+    UNKNOWN_SESSION = "unknown_session"
+    CANCELLED = "cancelled"
+    STALE = "stale"  # the sheet shown is no longer the session's (moved, changed)
+    NOT_ON_SHEET = "not_on_sheet"  # participant removed from the group
+    CLOSED = "closed"
+    TOO_EARLY = "too_early"
+    TOO_OLD = "too_old"
+
+
+@dataclass(frozen=True)
+class SheetLine:
+    participant_id: int
+    name: str
+    mark: Mark | None
+    rsvp: RsvpAnswer | None
+    guest: bool
+
+
+@dataclass(frozen=True)
+class Sheet:
+    session: Session
+    lines: tuple[SheetLine, ...]
+    closed: bool
+
+    @property
+    def present(self) -> int:
+        return sum(1 for line in self.lines if counts_as_present(line.mark))
+
+    @property
+    def expected(self) -> int:
+        return sum(1 for line in self.lines if line.mark != Mark.EXCUSED)
+
+    @property
+    def individual(self) -> bool:
+        return self.session.kind == SessionKind.INTERVIEW
+
+
+async def _people(session: AsyncSession, row: Session) -> list[tuple[Participant, bool]]:
+    listed = [(p, False) for p in await expected_participants(session, row)]
+    known = {p.id for p, _guest in listed}
+    guests = (
+        await session.scalars(
+            select(Participant)
+            .join(SessionGuest, SessionGuest.participant_id == Participant.id)
+            .where(SessionGuest.session_id == row.id)
+            .order_by(Participant.first_name)
+        )
+    ).all()
+    listed += [(g, True) for g in guests if g.id not in known]
+    return listed
+
+
+async def _absent_during(
+    session: AsyncSession, participant_ids: list[int], moment: datetime
+) -> set[int]:
+    if not participant_ids:
+        return set()
+    return set(
+        (
+            await session.scalars(
+                select(AbsencePeriod.participant_id).where(
+                    AbsencePeriod.participant_id.in_(participant_ids),
+                    AbsencePeriod.starts_at <= moment,
+                    AbsencePeriod.ends_at > moment,
+                )
+            )
+        ).all()
+    )
+
+
+async def load_sheet(session: AsyncSession, row: Session) -> Sheet:
+    """The sheet as the database has it; pre-filled marks (declined, away) shown as excused."""
+    people = await _people(session, row)
+    ids = [p.id for p, _guest in people]
+    marks = {
+        a.participant_id: Mark(a.mark)
+        for a in (
+            await session.scalars(select(Attendance).where(Attendance.session_id == row.id))
+        ).all()
+    }
+    rsvps = {
+        r.participant_id: RsvpAnswer(r.answer)
+        for r in (await session.scalars(select(Rsvp).where(Rsvp.session_id == row.id))).all()
+    }
+    away = await _absent_during(session, ids, row.starts_at)
+    lines = []
+    for person, guest in people:
+        mark = marks.get(person.id)
+        if mark is None and (rsvps.get(person.id) == RsvpAnswer.NO or person.id in away):
+            mark = Mark.EXCUSED
+        lines.append(SheetLine(person.id, person.first_name, mark, rsvps.get(person.id), guest))
+    return Sheet(row, tuple(lines), row.attendance_closed_at is not None)
+
+
+async def open_sheet(
+    session: AsyncSession,
+    *,
+    session_id: int,
+    staff: StaffView,
+    now: datetime,
+    sequence: int | None = None,
+    for_change: bool = True,
+) -> Sheet | SheetProblem:
+    """Check everything a tap must check, every time: role, state, and staleness."""
+    row = await session.get(Session, session_id)
+    if row is None:
+        return SheetProblem.UNKNOWN_SESSION
+    if not await may_manage(
+        session, staff_id=staff.id, sees_everything=staff.sees_everything, row=row
+    ):
+        return SheetProblem.NOT_ALLOWED
+    if row.status == SessionStatus.CANCELLED:
+        return SheetProblem.CANCELLED
+    if sequence is not None and sequence != row.sequence:
+        return SheetProblem.STALE
+    if for_change:
+        if now < row.starts_at - OPENS_BEFORE_START:
+            return SheetProblem.TOO_EARLY
+        if now > row.ends_at + CORRECTION_WINDOW:
+            return SheetProblem.TOO_OLD
+    return await load_sheet(session, row)
+
+
+async def _write(
+    session: AsyncSession,
+    *,
+    row: Session,
+    participant_id: int,
+    old: Mark | None,
+    new: Mark,
+    staff_id: int,
+    now: datetime,
+) -> None:
+    existing = await session.scalar(
+        select(Attendance).where(
+            Attendance.session_id == row.id, Attendance.participant_id == participant_id
+        )
+    )
+    if existing is None:
+        session.add(
+            Attendance(
+                session_id=row.id,
+                participant_id=participant_id,
+                mark=new,
+                recorded_at=now,
+                recorded_by_id=staff_id,
+            )
+        )
+    else:
+        existing.mark = new
+        existing.recorded_at = now
+        existing.recorded_by_id = staff_id
+    session.add(
+        AttendanceChange(
+            session_id=row.id,
+            participant_id=participant_id,
+            old_mark=old,
+            new_mark=new,
+            changed_by_id=staff_id,
+            changed_at=now,
+        )
+    )
+    if new == Mark.ABSENT:
+        await _alert_after_two_absences(session, row=row, participant_id=participant_id, now=now)
+
+
+async def cycle_mark(
+    session: AsyncSession,
+    *,
+    session_id: int,
+    participant_id: int,
+    staff: StaffView,
+    now: datetime,
+    sequence: int | None = None,
+) -> Sheet | SheetProblem:
+    """One tap: the next mark for one participant. Only that row changes; the caller commits."""
+    sheet = await open_sheet(
+        session, session_id=session_id, staff=staff, now=now, sequence=sequence
+    )
+    if isinstance(sheet, SheetProblem):
+        return sheet
+    if sheet.closed:
+        return SheetProblem.CLOSED
+    line = next((ln for ln in sheet.lines if ln.participant_id == participant_id), None)
+    if line is None:
+        return SheetProblem.NOT_ON_SHEET
+    cycle = INTERVIEW_CYCLE if sheet.individual else CYCLE
+    await _write(
+        session,
+        row=sheet.session,
+        participant_id=participant_id,
+        old=line.mark,
+        new=cycle[line.mark],
+        staff_id=staff.id,
+        now=now,
+    )
+    await session.flush()
+    return await load_sheet(session, sheet.session)
+
+
+async def mark_many(
+    session: AsyncSession,
+    *,
+    session_id: int,
+    staff: StaffView,
+    now: datetime,
+    mark: Mark,
+    only_unmarked: bool,
+    sequence: int | None = None,
+) -> Sheet | SheetProblem:
+    """ "All present" (excused stay excused) or "the rest are absent"."""
+    sheet = await open_sheet(
+        session, session_id=session_id, staff=staff, now=now, sequence=sequence
+    )
+    if isinstance(sheet, SheetProblem):
+        return sheet
+    if sheet.closed:
+        return SheetProblem.CLOSED
+    for line in sheet.lines:
+        if line.mark == mark or line.mark == Mark.EXCUSED:
+            continue
+        if only_unmarked and line.mark is not None:
+            continue
+        await _write(
+            session,
+            row=sheet.session,
+            participant_id=line.participant_id,
+            old=line.mark,
+            new=mark,
+            staff_id=staff.id,
+            now=now,
+        )
+    await session.flush()
+    return await load_sheet(session, sheet.session)
+
+
+async def set_closed(
+    session: AsyncSession,
+    *,
+    session_id: int,
+    staff: StaffView,
+    now: datetime,
+    closed: bool,
+) -> Sheet | SheetProblem:
+    """Done locks the sheet (pre-filled excused marks are written down); reopen unlocks it."""
+    sheet = await open_sheet(session, session_id=session_id, staff=staff, now=now)
+    if isinstance(sheet, SheetProblem):
+        return sheet
+    if closed:
+        stored = set(
+            (
+                await session.scalars(
+                    select(Attendance.participant_id).where(Attendance.session_id == session_id)
+                )
+            ).all()
+        )
+        for line in sheet.lines:
+            if line.mark is not None and line.participant_id not in stored:
+                await _write(
+                    session,
+                    row=sheet.session,
+                    participant_id=line.participant_id,
+                    old=None,
+                    new=line.mark,
+                    staff_id=staff.id,
+                    now=now,
+                )
+    sheet.session.attendance_closed_at = now if closed else None
+    await session.flush()
+    return await load_sheet(session, sheet.session)
+
+
+async def add_guest(
+    session: AsyncSession,
+    *,
+    session_id: int,
+    participant_id: int,
+    staff: StaffView,
+    now: datetime,
+) -> Sheet | SheetProblem:
+    sheet = await open_sheet(session, session_id=session_id, staff=staff, now=now)
+    if isinstance(sheet, SheetProblem):
+        return sheet
+    if participant_id not in {p.id for p in await candidates_for_guest(session, staff=staff)}:
+        return SheetProblem.NOT_ALLOWED
+    if participant_id not in {ln.participant_id for ln in sheet.lines}:
+        session.add(
+            SessionGuest(
+                session_id=session_id,
+                participant_id=participant_id,
+                added_by_id=staff.id,
+                added_at=now,
+            )
+        )
+        await session.flush()
+    return await load_sheet(session, sheet.session)
+
+
+async def candidates_for_guest(session: AsyncSession, *, staff: StaffView) -> list[Participant]:
+    """Participants a staff member may add to a sheet: their groups' (everyone, for leads)."""
+    query = (
+        select(Participant)
+        .join(Membership, Membership.participant_id == Participant.id)
+        .join(Group, Group.id == Membership.group_id)
+        .where(Membership.left_at.is_(None), Participant.status != ParticipantStatus.ERASED)
+        .order_by(Participant.first_name, Participant.id)
+        .distinct()
+    )
+    if not staff.sees_everything:
+        query = query.where(Group.referent_id == staff.id)
+    return list((await session.scalars(query)).all())
+
+
+async def record_absence(
+    session: AsyncSession,
+    *,
+    participant_id: int,
+    until: datetime,
+    reason: AbsenceReason,
+    staff: StaffView,
+    now: datetime,
+) -> bool:
+    """Away from now until ``until``: sheets pre-mark excused; reminders pause, then resume."""
+    allowed = {p.id for p in await candidates_for_guest(session, staff=staff)}
+    if participant_id not in allowed or until <= now:
+        return False
+    session.add(
+        AbsencePeriod(
+            participant_id=participant_id,
+            starts_at=now,
+            ends_at=until,
+            reason=reason,
+            created_by_id=staff.id,
+            created_at=now,
+        )
+    )
+    await session.flush()
+    return True
+
+
+async def is_away(session: AsyncSession, participant_id: int, moment: datetime) -> bool:
+    return bool(await _absent_during(session, [participant_id], moment))
+
+
+async def _alert_after_two_absences(
+    session: AsyncSession, *, row: Session, participant_id: int, now: datetime
+) -> None:
+    """Two unexcused absences in a row: the referent gets "call NAME", once per streak."""
+    recent = (
+        await session.execute(
+            select(Session.id, Attendance.mark)
+            .join(Attendance, Attendance.session_id == Session.id)
+            .where(
+                Attendance.participant_id == participant_id,
+                Session.starts_at <= row.starts_at,
+                Session.status == SessionStatus.SCHEDULED,
+            )
+            .order_by(Session.starts_at.desc())
+            .limit(2)
+        )
+    ).all()
+    marks = [Mark.ABSENT if sid == row.id else Mark(mark) for sid, mark in recent]
+    if len(marks) == 2 and all(m == Mark.ABSENT for m in marks):
+        await outbox.alert_staff(
+            session,
+            staff_id=row.referent_id,
+            dedupe_key=f"absent2:{participant_id}:{row.id}",
+            payload={"alert": "two_absences"},
+            now=now,
+            session_id=row.id,
+            participant_id=participant_id,
+        )
+
+
+@dataclass(frozen=True)
+class OwnMark:
+    starts_at: datetime
+    title: str
+    mark: Mark | None
+
+
+async def own_marks(
+    session: AsyncSession, participant_id: int, *, now: datetime, weeks: int = 6
+) -> list[OwnMark]:
+    """A participant's own marks over the last weeks; nobody else's."""
+    rows = (
+        await session.execute(
+            select(Session.starts_at, Session.title, Attendance.mark)
+            .join(Attendance, Attendance.session_id == Session.id)
+            .where(
+                Attendance.participant_id == participant_id,
+                Session.starts_at >= now - timedelta(weeks=weeks),
+                Session.starts_at <= now,
+            )
+            .order_by(Session.starts_at)
+        )
+    ).all()
+    return [OwnMark(start, title, Mark(mark)) for start, title, mark in rows]
+
+
+@dataclass(frozen=True)
+class AuditLine:
+    changed_at: datetime
+    session_title: str
+    session_start: datetime
+    participant: str
+    old: str | None
+    new: str | None
+    staff: str
+
+
+async def audit_trail(
+    session: AsyncSession, *, since: datetime, session_id: int | None = None
+) -> list[AuditLine]:
+    query = (
+        select(AttendanceChange, Session, Participant, Staff)
+        .join(Session, Session.id == AttendanceChange.session_id)
+        .join(Participant, Participant.id == AttendanceChange.participant_id)
+        .outerjoin(Staff, Staff.id == AttendanceChange.changed_by_id)
+        .where(AttendanceChange.changed_at >= since)
+        .order_by(AttendanceChange.changed_at, AttendanceChange.id)
+    )
+    if session_id is not None:
+        query = query.where(AttendanceChange.session_id == session_id)
+    return [
+        AuditLine(
+            change.changed_at,
+            row.title,
+            row.starts_at,
+            person.first_name,
+            change.old_mark,
+            change.new_mark,
+            staff.name if staff else "?",
+        )
+        for change, row, person, staff in (await session.execute(query)).all()
+    ]
+
+
+async def todays_sessions(
+    session: AsyncSession, *, staff: StaffView, day_start: datetime, day_end: datetime
+) -> list[Session]:
+    """/today: the referent's sessions of the day (all of them for a team lead)."""
+    query = (
+        select(Session)
+        .where(Session.starts_at >= day_start, Session.starts_at < day_end)
+        .order_by(Session.starts_at, Session.id)
+    )
+    if not staff.sees_everything:
+        own_groups = select(Group.id).where(Group.referent_id == staff.id)
+        query = query.where((Session.referent_id == staff.id) | Session.group_id.in_(own_groups))
+    return list((await session.scalars(query)).all())

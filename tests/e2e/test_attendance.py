@@ -1,0 +1,204 @@
+"""Attendance on the go, end to end: a referent in a corridor with a dozen people."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+
+from bot.core import organisation, schedule
+from storage.models import Attendance, AttendanceChange, Mark, Membership
+from tests.core.factories import one_session, programme
+from tests.e2e.harness import Harness
+
+START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)
+
+
+async def _group_of(h: Harness, n: int):
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=n)
+    sid = await one_session(h.deps.sessionmaker, prog.group_id, START, now=h.clock.now())
+    referent = h.server.user(prog.referent_telegram_id, "Sophie", language_code="fr")
+    people = [h.server.user(1000 + i, f"P{i}", language_code="fr") for i in range(n)]
+    h.clock.set(START + timedelta(minutes=10))
+    return prog, sid, referent, people
+
+
+async def _open_sheet(h: Harness, referent) -> dict:
+    today = await h.say(referent, "/today")
+    label = today["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert "Atelier FLE" in label and "❔" in label
+    before = h.server.bot_message_count(referent.id)
+    h.server.press_button(referent, today, text=label)
+    return await h.server.wait_for_bot_message(referent.id, count_before=before)
+
+
+def _button(sheet: dict, starts: str) -> str:
+    for row in sheet["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if starts in button["text"]:
+                return button["text"]
+    raise AssertionError(f"no button with {starts!r}")
+
+
+async def _marks(h: Harness, sid: int) -> dict[int, str]:
+    async with h.deps.sessionmaker() as session:
+        rows = (await session.scalars(select(Attendance).where(Attendance.session_id == sid))).all()
+    return {a.participant_id: a.mark for a in rows}
+
+
+async def test_a_referent_marks_twelve_with_all_present_and_two_taps(harness: Harness):
+    h = harness
+    prog, sid, referent, _people = await _group_of(h, 12)
+    sheet = await _open_sheet(h, referent)
+    assert len(sheet["reply_markup"]["inline_keyboard"]) == 12 + 2
+    await h.tap(referent, sheet, "✅ Tous présents")
+    sheet = h.last(referent)
+    await h.tap(referent, sheet, _button(sheet, "P3 K."))  # present -> absent
+    sheet = h.last(referent)
+    await h.tap(referent, sheet, _button(sheet, "P3 K."))  # absent -> excused
+    sheet = h.last(referent)
+    assert "Présents : 11 sur 11" in sheet["text"]
+    await h.tap(referent, sheet, "🏁 Terminé")
+    done = h.last(referent)
+    assert "🏁" in done["text"] and "Présents : 11 sur 11" in done["text"]
+    marks = await _marks(h, sid)
+    assert list(marks.values()).count(Mark.PRESENT) == 11
+    assert marks[prog.participant_ids[3]] == Mark.EXCUSED
+
+
+async def test_two_referents_tapping_the_same_sheet_lose_nothing(harness: Harness):
+    h = harness
+    prog, sid, referent, _people = await _group_of(h, 8)
+    async with h.deps.sessionmaker() as session:
+        await organisation.add_staff(
+            session, telegram_user_id=300, name="Lea", role="lead", now=h.clock.now()
+        )
+        await session.commit()
+    lead = h.server.user(300, "Lea", language_code="fr")
+    mine, theirs = await _open_sheet(h, referent), await _open_sheet(h, lead)
+    for index in range(4):
+        h.server.press_button(referent, mine, text=_button(mine, f"P{index} K."))
+        h.server.press_button(lead, theirs, text=_button(theirs, f"P{index + 4} K."))
+    await h.server.wait_until_idle(application=h.app)
+    marks = await _marks(h, sid)
+    assert len(marks) == 8 and set(marks.values()) == {Mark.PRESENT}
+    assert (
+        "Présents : 8 sur 8" in h.last(referent)["text"]
+        or "Présents : 8 sur 8" in h.last(lead)["text"]
+    )
+
+
+async def test_a_participants_forged_tap_is_refused_and_changes_nothing(harness: Harness):
+    h = harness
+    prog, sid, _referent, people = await _group_of(h, 2)
+    forger = people[0]
+    h.server.send_callback(forger, 1, forger.id, f"atm:1:{sid}:0:{prog.participant_ids[1]}")
+    h.server.send_callback(forger, 1, forger.id, f"ata:1:{sid}:0")
+    await h.server.wait_until_idle(application=h.app)
+    answers = [a.get("text", "") for a in h.server.callback_answers.values()]
+    assert all("réservée à l'équipe" in text for text in answers) and len(answers) == 2
+    assert await _marks(h, sid) == {}
+
+
+async def test_a_sheet_left_open_across_a_move_is_answered_and_refreshed(harness: Harness):
+    h = harness
+    prog, sid, referent, _people = await _group_of(h, 3)
+    sheet = await _open_sheet(h, referent)
+    async with h.deps.sessionmaker() as session:
+        await schedule.move_session(
+            session, sid, starts_at=START + timedelta(minutes=30), now=h.clock.now()
+        )
+        await session.commit()
+    await h.tap(referent, sheet, _button(sheet, "P0 K."))
+    answer = list(h.server.callback_answers.values())[-1]
+    assert "a changé" in answer["text"]
+    assert await _marks(h, sid) == {}
+    refreshed = h.last(referent)
+    assert "14:30" in refreshed["text"]
+    await h.tap(referent, refreshed, _button(refreshed, "P0 K."))
+    assert (await _marks(h, sid)) == {prog.participant_ids[0]: Mark.PRESENT}
+
+
+async def test_a_correction_appears_in_the_audit_trail_for_the_team_lead(harness: Harness):
+    h = harness
+    prog, sid, referent, _people = await _group_of(h, 2)
+    sheet = await _open_sheet(h, referent)
+    await h.tap(referent, sheet, "✅ Tous présents")
+    await h.tap(referent, h.last(referent), "🏁 Terminé")
+    h.clock.set(START + timedelta(days=2))
+    past = await h.say(referent, "/past")
+    before = h.server.bot_message_count(referent.id)
+    h.server.press_button(
+        referent, past, text=past["reply_markup"]["inline_keyboard"][0][0]["text"]
+    )
+    closed = await h.server.wait_for_bot_message(referent.id, count_before=before)
+    await h.tap(referent, closed, "🔓 Rouvrir")
+    reopened = h.last(referent)
+    await h.tap(referent, reopened, _button(reopened, "P1 K."))  # present -> absent
+    async with h.deps.sessionmaker() as session:
+        await organisation.add_staff(
+            session, telegram_user_id=300, name="Lea", role="lead", now=h.clock.now()
+        )
+        await session.commit()
+    lead = h.server.user(300, "Lea", language_code="fr")
+    trail = (await h.say(lead, "/corrections"))["text"]
+    assert "Sophie M. · P1 K. ✅→❌" in trail
+    refused = await h.say(referent, "/corrections")
+    assert "responsables" in refused["text"]
+    async with h.deps.sessionmaker() as session:
+        assert await session.scalar(select(func.count(AttendanceChange.id))) == 3
+
+
+async def test_two_unexcused_absences_in_a_row_alert_the_referent(harness: Harness):
+    h = harness
+    prog, first, referent, _people = await _group_of(h, 1)
+    second = await one_session(
+        h.deps.sessionmaker, prog.group_id, START + timedelta(days=7), now=START
+    )
+    for sid, at in ((first, START), (second, START + timedelta(days=7))):
+        h.clock.set(at + timedelta(minutes=10))
+        sheet = await _open_sheet(h, referent)
+        await h.tap(referent, sheet, "❌ Les autres absents")
+        sheet = h.server.message(referent.id, sheet["message_id"])
+        await h.tap(referent, sheet, "🏁 Terminé")
+    await h.dispatch()  # the tap already woke the dispatcher; this makes sure it ran
+    alerts = [m["text"] for m in h.server.bot_messages(referent.id)]
+    assert sum("deux absences" in text and "P0 K." in text for text in alerts) == 1
+
+
+async def test_me_shows_only_the_participants_own_marks(harness: Harness):
+    h = harness
+    prog, sid, referent, (amina, karim) = await _group_of(h, 2)
+    sheet = await _open_sheet(h, referent)
+    await h.tap(referent, sheet, _button(sheet, "P0 K."))  # Amina present
+    sheet = h.last(referent)
+    await h.tap(referent, sheet, _button(sheet, "P1 K."))
+    sheet = h.last(referent)
+    await h.tap(referent, sheet, _button(sheet, "P1 K."))  # Karim absent
+    reply = await h.say(amina, "/me")
+    assert "✅" in reply["text"] and "❌" not in reply["text"]
+    assert "P1" not in reply["text"]
+    assert "réservée" in (await h.say(amina, "/today"))["text"]
+
+
+async def test_a_walk_in_is_added_to_this_session_only(harness: Harness):
+    h = harness
+    prog, sid, referent, _people = await _group_of(h, 2)
+    async with h.deps.sessionmaker() as session:
+        other = await organisation.create_group(
+            session, module="insertion", name="FLE mardi", referent_telegram_id=100, now=START
+        )
+        walk_in = (
+            await session.scalars(
+                select(Membership).where(Membership.participant_id == prog.participant_ids[1])
+            )
+        ).one()
+        walk_in.group_id = other.id
+        await session.commit()
+    sheet = await _open_sheet(h, referent)
+    assert "P1 K." not in str(sheet["reply_markup"])
+    await h.tap(referent, sheet, "➕ Ajouter")
+    await h.tap(referent, h.last(referent), "➕ P1 K.")
+    sheet = h.last(referent)
+    await h.tap(referent, sheet, _button(sheet, "P1 K."))
+    assert (await _marks(h, sid))[prog.participant_ids[1]] == Mark.PRESENT
