@@ -68,7 +68,7 @@ async def test_a_referent_marks_twelve_with_all_present_and_two_taps(harness: Ha
 
 async def test_two_referents_tapping_the_same_sheet_lose_nothing(harness: Harness):
     h = harness
-    prog, sid, referent, _people = await _group_of(h, 8)
+    _prog, sid, referent, _people = await _group_of(h, 8)
     async with h.deps.sessionmaker() as session:
         await organisation.add_staff(
             session, telegram_user_id=300, name="Lea", role="lead", now=h.clock.now()
@@ -121,7 +121,7 @@ async def test_a_sheet_left_open_across_a_move_is_answered_and_refreshed(harness
 
 async def test_a_correction_appears_in_the_audit_trail_for_the_team_lead(harness: Harness):
     h = harness
-    prog, sid, referent, _people = await _group_of(h, 2)
+    _prog, _sid, referent, _people = await _group_of(h, 2)
     sheet = await _open_sheet(h, referent)
     await h.tap(referent, sheet, "✅ Tous présents")
     await h.tap(referent, h.last(referent), "🏁 Terminé")
@@ -155,7 +155,7 @@ async def test_two_unexcused_absences_in_a_row_alert_the_referent(harness: Harne
     second = await one_session(
         h.deps.sessionmaker, prog.group_id, START + timedelta(days=7), now=START
     )
-    for sid, at in ((first, START), (second, START + timedelta(days=7))):
+    for _sid, at in ((first, START), (second, START + timedelta(days=7))):
         h.clock.set(at + timedelta(minutes=10))
         sheet = await _open_sheet(h, referent)
         await h.tap(referent, sheet, "❌ Les autres absents")
@@ -168,7 +168,7 @@ async def test_two_unexcused_absences_in_a_row_alert_the_referent(harness: Harne
 
 async def test_me_shows_only_the_participants_own_marks(harness: Harness):
     h = harness
-    prog, sid, referent, (amina, karim) = await _group_of(h, 2)
+    _prog, _sid, referent, (amina, _karim) = await _group_of(h, 2)
     sheet = await _open_sheet(h, referent)
     await h.tap(referent, sheet, _button(sheet, "P0 K."))  # Amina present
     sheet = h.last(referent)
