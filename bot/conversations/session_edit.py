@@ -30,6 +30,7 @@ from storage.models import SessionKind
 
 ADD_GROUP = "sag"
 ADD_KIND = "sak"
+ADD_PERSON = "sap"
 DRAFT = "session_draft"
 
 
@@ -39,6 +40,7 @@ class State(IntEnum):
     ADD_KIND = 3
     ADD_WHEN = 4
     ADD_TITLE = 5
+    ADD_PERSON = 6
 
 
 async def start_move(update: Update, context: BotContext) -> int:
@@ -141,6 +143,7 @@ async def add_group(update: Update, context: BotContext) -> int:
         SessionKind.WORKSHOP: _("atelier collectif"),
         SessionKind.OUTING: _("sortie"),
         SessionKind.TRAINING: _("formation"),
+        SessionKind.INTERVIEW: _("entretien individuel"),
     }
     markup = InlineKeyboardMarkup(
         [
@@ -167,7 +170,41 @@ async def add_kind(update: Update, context: BotContext) -> int:
     if fields is None or fields[0] not in {k.value for k in SessionKind}:
         await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return State.ADD_KIND
-    context.user_data.setdefault(DRAFT, {})["kind"] = fields[0]
+    draft = context.user_data.setdefault(DRAFT, {})
+    draft["kind"] = fields[0]
+    await query.answer()
+    if fields[0] == SessionKind.INTERVIEW:
+        async with unit_of_work(context.deps.sessionmaker) as session:
+            members = await schedule.members_of(session, draft.get("group", -1))
+        markup = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        p.first_name, callback_data=callback_data.encode(ADD_PERSON, p.id)
+                    )
+                ]
+                for p in members[:60]
+            ]
+        )
+        await query.edit_message_text(who.t.gettext("💬 Avec qui ?"), reply_markup=markup)
+        return State.ADD_PERSON
+    await query.edit_message_text(
+        who.t.gettext("🗓 Date et heure ? Par exemple : 15/12 14:00-16:00 (ou /cancel)")
+    )
+    return State.ADD_WHEN
+
+
+async def add_person(update: Update, context: BotContext) -> int:
+    """An interview: the one participant it is for (checked again when it is created)."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or context.user_data is None:
+        return ConversationHandler.END
+    values = callback_data.decode_ints(query.data, ADD_PERSON, 1)
+    if values is None:
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        return State.ADD_PERSON
+    context.user_data.setdefault(DRAFT, {})["participant"] = values[0]
     await query.answer()
     await query.edit_message_text(
         who.t.gettext("🗓 Date et heure ? Par exemple : 15/12 14:00-16:00 (ou /cancel)")
@@ -215,6 +252,7 @@ async def add_title(update: Update, context: BotContext) -> int:
                 ends_at=datetime.fromisoformat(draft["when"][1]),
                 place=None,
                 now=now,
+                participant_id=draft.get("participant"),
             )
         except ScheduleError:
             await answer(update, _("⚠️ Impossible de créer cette séance."))
@@ -249,6 +287,9 @@ def conversation() -> ConversationHandler:
             ],
             State.ADD_KIND: [
                 CallbackQueryHandler(add_kind, pattern=callback_data.pattern(ADD_KIND))
+            ],
+            State.ADD_PERSON: [
+                CallbackQueryHandler(add_person, pattern=callback_data.pattern(ADD_PERSON))
             ],
             State.ADD_WHEN: [MessageHandler(typed, add_when)],
             State.ADD_TITLE: [MessageHandler(typed, add_title)],

@@ -83,18 +83,34 @@ async def add_session(
     place: Place | None,
     now: datetime,
     referent_id: int | None = None,
+    participant_id: int | None = None,
 ) -> SessionChange:
-    """A one-off session for a group; the caller commits and replans."""
+    """A one-off session for a group, or an individual interview with one of its members.
+
+    An interview belongs to the participant alone (no group), so nobody else in the
+    group sees it in their reminders or in /next. The caller commits and replans.
+    """
     group = await session.get(Group, group_id)
     if group is None or group.closed_at is not None:
         raise ScheduleError("group_not_found")
+    if participant_id is not None:
+        member = await session.scalar(
+            select(Membership.id).where(
+                Membership.group_id == group_id,
+                Membership.participant_id == participant_id,
+                Membership.left_at.is_(None),
+            )
+        )
+        if member is None:
+            raise ScheduleError("not_a_member")
     if ends_at <= starts_at:
         raise ScheduleError("ends_before_start")
     if starts_at <= now:
         raise ScheduleError("in_the_past")
     row = Session(
         module_id=group.module_id,
-        group_id=group.id,
+        group_id=None if participant_id is not None else group.id,
+        participant_id=participant_id,
         referent_id=referent_id or group.referent_id,
         kind=kind,
         title=title.strip()[:200],
@@ -380,6 +396,24 @@ async def sessions_of_referent_on(
                     Session.starts_at < end,
                 )
                 .order_by(Session.starts_at)
+            )
+        ).all()
+    )
+
+
+async def members_of(session: AsyncSession, group_id: int) -> list[Participant]:
+    """A group's current members, by first name."""
+    return list(
+        (
+            await session.scalars(
+                select(Participant)
+                .join(Membership, Membership.participant_id == Participant.id)
+                .where(
+                    Membership.group_id == group_id,
+                    Membership.left_at.is_(None),
+                    Participant.status != ParticipantStatus.ERASED,
+                )
+                .order_by(Participant.first_name, Participant.id)
             )
         ).all()
     )
