@@ -291,6 +291,10 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
         return Rendered(
             staff.telegram_user_id, rtl_line(text, language), InlineKeyboardMarkup([[button]])
         )
+    elif alert == "unanswered":
+        text = _("📞 Appelez %(name)s : absent aujourd'hui, sans réponse aux rappels.") % {
+            "name": name
+        }
     elif alert == "two_absences":
         text = _("📞 Appelez %(name)s : deux absences de suite, sans excuse.") % {"name": name}
     elif alert == "digest":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,3 +100,28 @@ def test_a_module_reminder_plan_can_be_read_and_changed(env, capsys):
     assert "d-2@17:00" in capsys.readouterr().out
     assert main(["module", "plan", "--module", "start", "--plan", "tomorrow"]) == 2
     assert "bad reminder plan" in capsys.readouterr().err
+
+
+def test_a_calendar_is_imported_and_exported_from_the_command_line(env, capsys, tmp_path):
+    from tests.core.test_calendar_sync import ics
+
+    main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+    main(["group", "create", "--module", "insertion", "--name", "FLE lundi", "--referent", "100"])
+    source = tmp_path / "fle.ics"
+    # The CLI reads the real clock: a series starting a week from today.
+    start = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y%m%dT").encode()
+    source.write_bytes(ics().replace(b"20261207T", start))
+    capsys.readouterr()
+    assert main(["calendar", "import", str(source), "--group", "FLE lundi"]) == 0
+    assert "4 new" in capsys.readouterr().out
+    assert main(["calendar", "import", str(source), "--group", "FLE lundi"]) == 0
+    second = capsys.readouterr().out
+    assert "0 new" in second and "4 unchanged" in second
+    out = tmp_path / "export.ics"
+    assert main(["calendar", "export", "--group", "FLE lundi", "--out", str(out)]) == 0
+    assert out.read_bytes().count(b"BEGIN:VEVENT") == 4
+    bad = tmp_path / "bad.ics"
+    bad.write_bytes(b"BEGIN:VCALENDAR\nnonsense")
+    assert main(["calendar", "import", str(bad), "--group", "FLE lundi"]) == 2
+    assert "calendar refused" in capsys.readouterr().err
+    assert count(env, "sessions") == 4

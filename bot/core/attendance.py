@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import outbox
@@ -24,6 +24,9 @@ from storage.models import (
     Group,
     Mark,
     Membership,
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
     Participant,
     ParticipantStatus,
     Rsvp,
@@ -231,6 +234,9 @@ async def _write(
     )
     if new == Mark.ABSENT:
         await _alert_after_two_absences(session, row=row, participant_id=participant_id, now=now)
+        await _alert_when_reminders_went_unanswered(
+            session, row=row, participant_id=participant_id, now=now
+        )
 
 
 async def cycle_mark(
@@ -435,6 +441,39 @@ async def _alert_after_two_absences(
             staff_id=row.referent_id,
             dedupe_key=f"absent2:{participant_id}:{row.id}",
             payload={"alert": "two_absences"},
+            now=now,
+            session_id=row.id,
+            participant_id=participant_id,
+        )
+
+
+UNANSWERED_REMINDERS = 2
+
+
+async def _alert_when_reminders_went_unanswered(
+    session: AsyncSession, *, row: Session, participant_id: int, now: datetime
+) -> None:
+    """Reminders sent, none answered, and then absent: the bot must not just go silent on
+    a person, so the referent gets "call NAME" (once per session)."""
+    answered = await session.scalar(
+        select(Rsvp.id).where(Rsvp.session_id == row.id, Rsvp.participant_id == participant_id)
+    )
+    if answered is not None:
+        return
+    sent = await session.scalar(
+        select(func.count(OutboxMessage.id)).where(
+            OutboxMessage.session_id == row.id,
+            OutboxMessage.participant_id == participant_id,
+            OutboxMessage.kind == OutboxKind.REMINDER,
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+    )
+    if (sent or 0) >= UNANSWERED_REMINDERS:
+        await outbox.alert_staff(
+            session,
+            staff_id=row.referent_id,
+            dedupe_key=f"silent:{participant_id}:{row.id}",
+            payload={"alert": "unanswered"},
             now=now,
             session_id=row.id,
             participant_id=participant_id,

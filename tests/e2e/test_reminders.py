@@ -235,3 +235,51 @@ async def test_the_referent_gets_a_morning_digest_of_the_day(harness: Harness):
     assert len(digest) == 1 and digest[0]["text"].startswith("☀️")
     assert "09:30 · Atelier FLE" in digest[0]["text"]
     assert "✅ P0 K." in digest[0]["text"] and "❔ P1 K." in digest[0]["text"]
+
+
+async def test_two_unanswered_reminders_then_an_absence_ask_the_referent_to_call(
+    harness: Harness,
+):
+    h = harness
+    prog, referent, (_amina, karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    for moment in (
+        datetime(2026, 12, 6, 17, 0, tzinfo=UTC),
+        datetime(2026, 12, 6, 19, 59, tzinfo=UTC),
+    ):
+        h.clock.set(moment)  # Sunday 18:00, then 20:59 (the 2-hours-before, out of quiet hours)
+        await h.dispatch()
+    await h.tap(karim, h.last(karim), "✅ Je viens")
+    h.clock.set(datetime(2026, 12, 7, 8, 45, tzinfo=UTC))  # during the session
+    today = await h.say(referent, "/today")
+    before = h.server.bot_message_count(referent.id)
+    h.server.press_button(
+        referent, today, text=today["reply_markup"]["inline_keyboard"][0][0]["text"]
+    )
+    sheet = await h.server.wait_for_bot_message(referent.id, count_before=before)
+    await h.tap(referent, sheet, "❌ Les autres absents")
+    await h.dispatch()
+    calls = [m["text"] for m in h.server.bot_messages(referent.id) if m["text"].startswith("📞")]
+    assert len(calls) == 1 and "P0 K." in calls[0] and "rappels" in calls[0]
+
+
+async def test_a_staff_member_imports_a_calendar_by_sending_the_file(harness: Harness):
+    h = harness
+    _prog, referent, (amina, _karim) = await _setup(h)
+    before = h.server.bot_message_count(referent.id)
+    h.server.send_document(referent, "fle.ics", ics(), "text/calendar")
+    question = await h.server.wait_for_bot_message(referent.id, count_before=before)
+    await h.tap(referent, question, "INSERTION SOCIALE · FLE lundi")
+    summary = h.server.message(referent.id, question["message_id"])["text"]
+    assert "Nouvelles séances : 4" in summary
+    h.server.send_document(amina, "fle.ics", ics(), "text/calendar")
+    await h.server.wait_until_idle(application=h.app)
+    assert "réservée à l'équipe" in h.last(amina)["text"]
+    bad = h.server.bot_message_count(referent.id)
+    h.server.send_document(referent, "bad.ics", b"BEGIN:VCALENDAR\nnonsense", "text/calendar")
+    question = await h.server.wait_for_bot_message(referent.id, count_before=bad)
+    await h.tap(referent, question, "INSERTION SOCIALE · FLE lundi")
+    refusal = h.server.message(referent.id, question["message_id"])["text"]
+    assert "pas un calendrier lisible" in refusal
+    async with h.deps.sessionmaker() as session:
+        assert len((await session.scalars(select(Session))).all()) == 4
