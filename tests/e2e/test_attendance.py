@@ -229,3 +229,25 @@ async def test_an_interview_has_a_one_person_sheet_and_stays_private(harness: Ha
         await h.tap(referent, sheet, _button(sheet, "P0 K."))
         sheet = h.server.message(referent.id, sheet["message_id"])
         assert _button(sheet, "P0 K.").startswith(expected)
+
+
+async def test_when_a_session_ends_the_referent_is_nudged_to_the_sheet(harness: Harness):
+    h = harness
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=2)
+    sid = await one_session(h.deps.sessionmaker, prog.group_id, START, now=h.clock.now())
+    async with h.deps.sessionmaker() as session:
+        from bot.core import outbox
+
+        await outbox.plan_session(session, sid, now=h.clock.now(), tz=h.deps.settings.tz)
+        await session.commit()
+    referent = h.server.user(prog.referent_telegram_id, "Sophie", language_code="fr")
+    h.clock.set(START + timedelta(hours=2))  # the session ends
+    before = h.server.bot_message_count(referent.id)
+    await h.dispatch()
+    nudges = [m for m in h.server.bot_messages(referent.id)[before:] if m["text"].startswith("📋")]
+    assert len(nudges) == 1 and "Atelier FLE" in nudges[0]["text"]
+    count = h.server.bot_message_count(referent.id)
+    h.server.press_button(referent, nudges[0], text="📋 Ouvrir la feuille")
+    sheet = await h.server.wait_for_bot_message(referent.id, count_before=count)
+    await h.tap(referent, sheet, "✅ Tous présents")
+    assert "Présents : 2 sur 2" in h.server.message(referent.id, sheet["message_id"])["text"]
