@@ -204,7 +204,10 @@ async def tap_mark(update: Update, context: BotContext) -> None:
         await _refresh_after_problem(update, context, who, session_id, result)
         return
     await query.answer()
-    wake(context.application)
+    if any(
+        line.participant_id == participant_id and line.mark == Mark.ABSENT for line in result.lines
+    ):
+        wake(context.application)  # an absence may have queued a "call NAME" for the referent
     await _show(update, context, who, result, new=False)
 
 
@@ -236,7 +239,8 @@ async def tap_many(update: Update, context: BotContext) -> None:
         await _refresh_after_problem(update, context, who, values[0], result)
         return
     await query.answer()
-    wake(context.application)
+    if prefix == REST_ABSENT:
+        wake(context.application)  # absences may have queued a "call NAME" for the referent
     await _show(update, context, who, result, new=False)
 
 
