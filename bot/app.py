@@ -25,7 +25,16 @@ from bot.context import BotContext, Deps
 from bot.conversations import absence, invite, session_edit
 from bot.core import outbox
 from bot.core.people import active_staff_members
-from bot.handlers import attendance, calendar_upload, enrolment, general, menus, rsvp, sessions
+from bot.handlers import (
+    attendance,
+    calendar_upload,
+    enrolment,
+    feedback,
+    general,
+    menus,
+    rsvp,
+    sessions,
+)
 from bot.handlers.errors import on_error
 from bot.rate_limit import SlidingWindowRateLimiter
 from storage.db import unit_of_work
@@ -67,6 +76,8 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(calendar_upload.HANDLERS)
     # Staff: /today, /past and the attendance sheet; participants: /me.
     application.add_handlers(attendance.HANDLERS)
+    # Feedback: the faces, "tell us more", and /feedback for staff.
+    application.add_handlers(feedback.HANDLERS)
     # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.

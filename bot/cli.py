@@ -238,6 +238,36 @@ def cmd_module_plan(settings: Settings, args: argparse.Namespace) -> None:
     print(_run_in_session(settings, action))
 
 
+def cmd_feedback_questions(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.core.feedback import FACES, QUESTIONS, module_questions, parse_questions
+
+    if args.set is not None:
+        try:
+            questions = parse_questions(args.set)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+    if args.scale is not None and args.scale not in FACES:
+        raise CliError("the scale has 4 or 5 faces")
+    if args.delay is not None and not 0 <= args.delay <= 24 * 60:
+        raise CliError("the delay is 0 to 1440 minutes after the end of the session")
+
+    async def action(session: AsyncSession) -> str:
+        module = await organisation.find_module(session, args.module)
+        if args.set is not None:
+            module.feedback_questions = ",".join(questions)
+        if args.scale is not None:
+            module.feedback_scale = args.scale
+        if args.delay is not None:
+            module.feedback_delay_minutes = args.delay
+        return (
+            f"{module.code}: questions {','.join(module_questions(module))} "
+            f"(known: {', '.join(QUESTIONS)}), {module.feedback_scale} faces, "
+            f"asked {module.feedback_delay_minutes} min after the end"
+        )
+
+    print(_run_in_session(settings, action))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activup", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
@@ -299,6 +329,15 @@ def build_parser() -> argparse.ArgumentParser:
         help='e.g. "d-1@18:00,-2h;quiet=21:00-08:00" (the day before at 18:00, 2 h before)',
     )
     plan.set_defaults(func=cmd_module_plan)
+
+    fb = sub.add_parser("feedback", help="feedback after collective activities")
+    fb_sub = fb.add_subparsers(dest="feedback_command", required=True)
+    fq = fb_sub.add_parser("questions", help="show or set a module's feedback questions")
+    fq.add_argument("--module", required=True)
+    fq.add_argument("--set", default=None, help="1 to 3 of: how,learned,welcome,useful,again")
+    fq.add_argument("--scale", type=int, default=None, help="4 or 5 faces")
+    fq.add_argument("--delay", type=int, default=None, help="minutes after the end")
+    fq.set_defaults(func=cmd_feedback_questions)
 
     modules = sub.add_parser("modules", help="list modules and groups")
     modules.set_defaults(func=cmd_modules)

@@ -19,14 +19,22 @@ from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot import callback_data
 from bot.context import Deps
-from bot.core import outbox
+from bot.core import feedback, outbox
 from bot.core.outbox import Claimed, Verdict
 from bot.core.schedule import participants_with_answers, sessions_of_referent_on
 from bot.i18n import format_day, format_time, isolate, rtl_line, translations
-from bot.views import cancelled_text, moved_text, reason_label, reminder_text
+from bot.views import (
+    cancelled_text,
+    face_buttons,
+    feedback_question_text,
+    moved_text,
+    reason_label,
+    reminder_text,
+)
 from storage.db import unit_of_work
 from storage.models import (
     DeclineReason,
+    Module,
     OutboxKind,
     OutboxStatus,
     Participant,
@@ -100,6 +108,9 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
 
 async def _deliver(bot: ExtBot[Any], deps: Deps, claimed: Claimed, stats: DispatchStats) -> None:
     now = deps.clock.now()
+    if claimed.kind == OutboxKind.FEEDBACK_TRIGGER:
+        await _fire_feedback_trigger(deps, claimed)
+        return
     async with unit_of_work(deps.sessionmaker) as session:
         verdict = await outbox.verdict_for(session, claimed, now=now)
         rendered = await _render(session, deps, claimed) if verdict == Verdict.SEND else None
@@ -147,6 +158,28 @@ async def _deliver(bot: ExtBot[Any], deps: Deps, claimed: Claimed, stats: Dispat
             now=deps.clock.now(),
             message_id=message.message_id,
         )
+
+
+async def _fire_feedback_trigger(deps: Deps, claimed: Claimed) -> None:
+    """Not a message: it queues the feedback questions once attendance is recorded."""
+    now = deps.clock.now()
+    assert claimed.session_id is not None
+    async with unit_of_work(deps.sessionmaker) as session:
+        outcome = await feedback.fire_trigger(
+            session,
+            outbox_id=claimed.id,
+            session_id=claimed.session_id,
+            now=now,
+            tz=deps.settings.tz,
+        )
+        status = {
+            feedback.TriggerOutcome.ASKED: OutboxStatus.SENT,
+            feedback.TriggerOutcome.GAVE_UP: OutboxStatus.EXPIRED,
+            feedback.TriggerOutcome.NOT_APPLICABLE: OutboxStatus.SKIPPED,
+        }.get(outcome)
+        if status is not None:
+            await feedback.mark_trigger_done(session, claimed.id, status, now)
+        await session.commit()
 
 
 async def _retry(deps: Deps, claimed: Claimed, at: datetime, error: str) -> None:
@@ -238,6 +271,15 @@ async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None
             )
         return Rendered(
             participant.telegram_chat_id, reminder_text(t, row, language, tz), markup, venue
+        )
+    if claimed.kind == OutboxKind.FEEDBACK:
+        module = await session.get(Module, row.module_id)
+        question = str(claimed.payload.get("question", "how"))
+        scale = module.feedback_scale if module is not None else 4
+        return Rendered(
+            participant.telegram_chat_id,
+            feedback_question_text(t, row, question, language),
+            face_buttons(row.id, question, scale),
         )
     change = claimed.payload.get("change")
     if change == "cancelled":

@@ -9,7 +9,10 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from babel.support import NullTranslations
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot import callback_data
+from bot.core.feedback import faces
 from bot.i18n import format_day, format_time, isolate, rtl_line
 from storage.models import DeclineReason, Session, SessionKind
 
@@ -94,3 +97,41 @@ def session_line(row: Session, language: str, tz: ZoneInfo) -> str:
     """One line per session for lists: emoji, day, time, title."""
     values = when_values(row, language, tz)
     return f"{values['kind']} {values['day']}, {values['time']} · {values['title']}"
+
+
+FACE = "fba"
+
+
+def question_label(t: NullTranslations, question: str) -> str:
+    _ = t.gettext
+    labels = {
+        "how": _("Comment c'était aujourd'hui ?"),
+        "learned": _("Avez-vous appris quelque chose ?"),
+        "welcome": _("Vous avez aimé l'accueil ?"),
+        "useful": _("Est-ce utile pour vous ?"),
+        "again": _("Voulez-vous revenir ?"),
+    }
+    return labels.get(question, labels["how"])
+
+
+def feedback_question_text(t: NullTranslations, row: Session, question: str, language: str) -> str:
+    title = isolate(row.title, language)
+    text = f"💬 {kind_emoji(row)} {title}\n{question_label(t, question)}"
+    return rtl_line(text, language)
+
+
+def face_buttons(
+    session_id: int, question: str, scale: int, chosen: int | None = None
+) -> InlineKeyboardMarkup:
+    """Big faces in one row, happiest first; the chosen one is framed after a tap."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"[{face}]" if index == chosen else face,
+                    callback_data=callback_data.encode(FACE, session_id, question, index),
+                )
+                for index, face in enumerate(faces(scale))
+            ]
+        ]
+    )

@@ -75,6 +75,8 @@ class OutboxKind(StrEnum):
     REMINDER = "reminder"
     NOTICE = "notice"  # a session moved or was cancelled
     STAFF_ALERT = "staff_alert"
+    FEEDBACK_TRIGGER = "feedback_due"  # after a session: ask those present, once marked
+    FEEDBACK = "feedback"  # one participant's question
 
 
 class OutboxStatus(StrEnum):
@@ -105,6 +107,9 @@ class Module(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     reminder_plan: Mapped[str | None] = mapped_column(String(200), default=None)
+    feedback_questions: Mapped[str] = mapped_column(String(100), default="how")
+    feedback_delay_minutes: Mapped[int] = mapped_column(Integer, default=15)
+    feedback_scale: Mapped[int] = mapped_column(Integer, default=4)
 
     groups: Mapped[list[Group]] = relationship(back_populates="module", order_by="Group.name")
 
@@ -313,4 +318,35 @@ class AbsencePeriod(Base):
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(String(16))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedbackAnswer(Base):
+    """One face tapped for one question after one session.
+
+    ``participant_id`` is emptied when a person's data is erased: the score stays, anonymous.
+    """
+
+    __tablename__ = "feedback_answers"
+    __table_args__ = (UniqueConstraint("session_id", "participant_id", "question"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), default=None)
+    question: Mapped[str] = mapped_column(String(16))
+    score: Mapped[int] = mapped_column(Integer)
+    scale: Mapped[int] = mapped_column(Integer)
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FeedbackComment(Base):
+    """ "Tell us more": a text, or a voice message kept as Telegram's file id."""
+
+    __tablename__ = "feedback_comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), default=None)
+    text: Mapped[str | None] = mapped_column(Text, default=None)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

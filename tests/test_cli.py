@@ -125,3 +125,14 @@ def test_a_calendar_is_imported_and_exported_from_the_command_line(env, capsys, 
     assert main(["calendar", "import", str(bad), "--group", "FLE lundi"]) == 2
     assert "calendar refused" in capsys.readouterr().err
     assert count(env, "sessions") == 4
+
+
+def test_a_team_lead_sets_a_modules_feedback_questions(env, capsys):
+    assert main(["feedback", "questions", "--module", "benevolat"]) == 0
+    assert "questions how" in capsys.readouterr().out
+    argv = ["feedback", "questions", "--module", "benevolat", "--set", "learned,welcome"]
+    assert main([*argv, "--scale", "5", "--delay", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "learned,welcome" in out and "5 faces" in out and "30 min" in out
+    assert main(["feedback", "questions", "--module", "benevolat", "--set", "a,b,c,d"]) == 2
+    assert main(["feedback", "questions", "--module", "benevolat", "--scale", "7"]) == 2

@@ -34,6 +34,7 @@ from storage.models import (
     Participant,
     ParticipantStatus,
     Session,
+    SessionKind,
     SessionStatus,
 )
 
@@ -66,11 +67,19 @@ async def _insert_ignore(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     """Insert rows whose dedupe key is new; a concurrent planner's rows win silently."""
     if not rows:
         return
+    # executemany needs the same keys in every row: absent ones are NULL.
+    keys = set().union(*(row.keys() for row in rows))
+    rows = [{key: row.get(key) for key in keys} for row in rows]
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     # executemany form: SQLAlchemy batches it ("insertmanyvalues") without recompiling.
     statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.execute(statement, list(rows))
+
+
+async def insert_rows(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Add outbox rows whose dedupe key is new (for other parts of the domain)."""
+    await _insert_ignore(session, rows)
 
 
 def module_plan(module: Module) -> ReminderPlan:
@@ -147,12 +156,15 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
         )
     pending: dict[str, int] = {}
     known: set[str] = set()
+    # Rows that follow from a session's time: replaced when the session moves.
+    timed = (OutboxMessage.kind.in_([OutboxKind.REMINDER, OutboxKind.FEEDBACK_TRIGGER])) | (
+        OutboxMessage.dedupe_key.startswith("nudge:")
+    )
     for chunk in _chunks(session_ids):
         for outbox_id, key, status in (
             await session.execute(
                 select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.status).where(
-                    OutboxMessage.session_id.in_(chunk),
-                    OutboxMessage.kind == OutboxKind.REMINDER,
+                    OutboxMessage.session_id.in_(chunk), timed
                 )
             )
         ).all():
@@ -185,7 +197,11 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
                     "attempts": 0,
                     "created_at": now,
                 }
-    digests = _digest_rows(rows, now=now, tz=tz)
+    staff_rows = _digest_rows(rows, now=now, tz=tz)
+    for values in staff_rows + _feedback_triggers(rows, now=now):
+        if values.get("session_id") is not None:
+            wanted[str(values["dedupe_key"])] = values
+    digests = [v for v in staff_rows if v.get("session_id") is None]
     stale = [outbox_id for key, outbox_id in pending.items() if key not in wanted]
     for chunk in _chunks(stale):
         await session.execute(
@@ -197,7 +213,32 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
     for start in range(0, len(fresh), 500):
         await _insert_ignore(session, fresh[start : start + 500])
     await _insert_ignore(session, digests)
-    return len(wanted)
+    return sum(1 for key in wanted if key.startswith("rem:"))
+
+
+def _feedback_triggers(rows: Sequence[Any], *, now: datetime) -> list[dict[str, Any]]:
+    """After each collective session, one row that will ask those marked present."""
+    out = []
+    for row, module in rows:
+        if row.status != SessionStatus.SCHEDULED or row.group_id is None:
+            continue
+        if row.kind == SessionKind.INTERVIEW:
+            continue
+        due = row.ends_at + timedelta(minutes=module.feedback_delay_minutes)
+        if due <= now:
+            continue
+        out.append(
+            {
+                "kind": OutboxKind.FEEDBACK_TRIGGER,
+                "dedupe_key": f"fbt:{row.id}:{int(row.ends_at.timestamp())}",
+                "session_id": row.id,
+                "due_at": due,
+                "status": OutboxStatus.PENDING,
+                "attempts": 0,
+                "created_at": now,
+            }
+        )
+    return out
 
 
 DIGEST_AT = time(8, 0)
@@ -486,6 +527,10 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
         return Verdict.SKIP
     if claimed.kind == OutboxKind.NOTICE:
         return Verdict.SEND if row.ends_at > now else Verdict.EXPIRE
+    if claimed.kind == OutboxKind.FEEDBACK:
+        if row.status != SessionStatus.SCHEDULED:
+            return Verdict.SKIP
+        return Verdict.SEND if now < row.ends_at + timedelta(days=1) else Verdict.EXPIRE
     if row.status != SessionStatus.SCHEDULED:
         return Verdict.SKIP
     if row.participant_id is None:

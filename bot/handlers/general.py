@@ -8,6 +8,7 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.context import BotContext
 from bot.core import enrolment
 from bot.handlers.common import answer, answer_unknown, identify
+from bot.handlers.feedback import take_comment
 from bot.i18n import picker_order, rtl_line
 from bot.keyboards import language_picker
 from storage.db import unit_of_work
@@ -29,6 +30,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "/invite : inviter un participant (lien et QR code)\n"
             "/sessions : les prochaines séances de vos groupes\n"
             "/corrections : les dernières corrections (responsables)\n"
+            "/feedback : les avis des participants (/feedback module : le graphique)\n"
             "/language : changer de langue\n"
             "/help : cette aide"
         )
@@ -98,6 +100,8 @@ async def fallback_message(update: Update, context: BotContext) -> None:
         return
     if who.staff is None and who.participant is None:
         await answer_unknown(update, who)
+        return
+    if await take_comment(update, context, who):
         return
     _ = who.t.gettext
     await answer(

@@ -33,6 +33,7 @@ def staff_commands(t: NullTranslations) -> list[BotCommand]:
         BotCommand("invite", _("Inviter un participant")),
         BotCommand("sessions", _("Les prochaines séances")),
         BotCommand("past", _("Corriger une séance passée")),
+        BotCommand("feedback", _("Les avis des participants")),
         BotCommand("absence", _("Noter une absence prévue")),
         BotCommand("language", _("Changer de langue")),
         BotCommand("help", _("Aide")),

@@ -60,7 +60,8 @@ async def test_planning_twice_adds_nothing(sessionmaker, clock):
     )
     await _plan(sessionmaker, sid, clock.now())
     await _plan(sessionmaker, sid, clock.now())
-    assert len(await _rows(sessionmaker)) == 4 + 1 + 1  # 2 reminders each, a digest, a nudge
+    # 2 reminders each, a digest, a nudge, and the trigger of the feedback question
+    assert len(await _rows(sessionmaker)) == 4 + 1 + 1 + 1
 
 
 async def test_a_moved_session_replaces_its_reminders_and_notifies(sessionmaker, clock):
@@ -82,7 +83,8 @@ async def test_a_moved_session_replaces_its_reminders_and_notifies(sessionmaker,
         datetime(2026, 12, 4, 11, tzinfo=UTC),
     ]
     assert len([r for r in pending if r.kind == OutboxKind.NOTICE]) == 2
-    assert len(await _rows(sessionmaker, OutboxStatus.SKIPPED)) == 4
+    # the 4 reminders, the end-of-session nudge and the feedback trigger of the old time
+    assert len(await _rows(sessionmaker, OutboxStatus.SKIPPED)) == 4 + 1 + 1
 
 
 async def test_a_cancelled_session_keeps_no_pending_reminder(sessionmaker, clock):

@@ -1,0 +1,276 @@
+"""Feedback: the faces participants tap, "tell us more", and what staff see (no names)."""
+
+from __future__ import annotations
+
+from babel.support import NullTranslations
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import callback_data
+from bot.charts import satisfaction_chart
+from bot.context import BotContext
+from bot.core import feedback, schedule
+from bot.core.feedback import AnswerProblem, SessionFeedback
+from bot.dispatcher import wake
+from bot.handlers.common import Who, answer, identify, staff_only
+from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, isolate, rtl_line, translations
+from bot.views import FACE, face_buttons, feedback_question_text, question_label, session_line
+from storage.db import unit_of_work
+from storage.models import FeedbackComment, Session
+
+NO_THANKS = "fbn"
+SHOW = "fbs"
+VOICE = "fbv"
+COMMENT_KEY = "feedback_comment_session"
+
+
+def problem_text(t: NullTranslations, problem: AnswerProblem) -> str:
+    _ = t.gettext
+    return {
+        AnswerProblem.NOT_ASKED: _("⛔ Ce bouton n'est pas pour vous."),
+        AnswerProblem.CLOSED: _("⏰ C'est fermé : on peut répondre pendant 24 heures."),
+        AnswerProblem.BAD_SCORE: _("⚠️ Ce bouton n'est plus valable."),
+    }[problem]
+
+
+async def face_tapped(update: Update, context: BotContext) -> None:
+    """One tap records the answer; the buttons stay so it can change within 24 hours."""
+    query = update.callback_query
+    who = await identify(update, context)
+    if query is None or who is None:
+        return
+    _ = who.t.gettext
+    fields = callback_data.decode(query.data, FACE, 3)
+    if who.participant is None:
+        await answer(update, _("⛔ Ce bouton n'est pas pour vous."))
+        return
+    if fields is None or not fields[0].isdigit() or not fields[2].isdigit():
+        await answer(update, _("⚠️ Ce bouton n'est plus valable."))
+        return
+    session_id, question, score = int(fields[0]), fields[1], int(fields[2])
+    deps = context.deps
+    async with unit_of_work(deps.sessionmaker) as session:
+        result = await feedback.record_answer(
+            session,
+            session_id=session_id,
+            participant_id=who.participant.id,
+            question=question,
+            score=score,
+            now=deps.clock.now(),
+        )
+        row = await session.get(Session, session_id)
+        if not isinstance(result, AnswerProblem):
+            await session.commit()
+    if isinstance(result, AnswerProblem):
+        await answer(update, problem_text(who.t, result))
+        return
+    assert row is not None  # an answer was recorded for it
+    chosen = feedback.faces(result.scale)[result.score]
+    await query.answer(chosen)
+    text = feedback_question_text(who.t, row, question, who.language)
+    thanks = _("✅ Merci ! Votre réponse : %(face)s") % {"face": chosen}
+    await query.edit_message_text(
+        rtl_line(f"{text}\n\n{thanks}", who.language),
+        reply_markup=face_buttons(session_id, question, result.scale, chosen=result.score),
+    )
+    if result.next_question is not None:
+        wake(context.application)
+    elif result.first_time and update.effective_chat is not None:
+        assert context.user_data is not None
+        context.user_data[COMMENT_KEY] = session_id
+        await update.get_bot().send_message(
+            update.effective_chat.id,
+            rtl_line(
+                _("✍️ Vous voulez en dire plus ? Écrivez, ou envoyez un message vocal 🎤."),
+                who.language,
+            ),
+            reply_markup=InlineKeyboardMarkup(
+                [
+                    [
+                        InlineKeyboardButton(
+                            _("🙅 Non merci"),
+                            callback_data=callback_data.encode(NO_THANKS, session_id),
+                        )
+                    ]
+                ]
+            ),
+        )
+
+
+async def no_thanks(update: Update, context: BotContext) -> None:
+    query = update.callback_query
+    who = await identify(update, context)
+    if query is None or who is None:
+        return
+    if context.user_data is not None:
+        context.user_data.pop(COMMENT_KEY, None)
+    await query.answer()
+    await query.edit_message_text(who.t.gettext("👌 Merci !"))
+
+
+async def take_comment(update: Update, context: BotContext, who: Who) -> bool:
+    """A text or voice right after "tell us more?": kept as a comment. False if none expected."""
+    message = update.effective_message
+    if context.user_data is None or who.participant is None or message is None:
+        return False
+    session_id = context.user_data.get(COMMENT_KEY)
+    if session_id is None or not (message.text or message.voice):
+        return False
+    context.user_data.pop(COMMENT_KEY, None)
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        stored = await feedback.add_comment(
+            session,
+            session_id=session_id,
+            participant_id=who.participant.id,
+            text=message.text,
+            voice_file_id=message.voice.file_id if message.voice else None,
+            now=context.deps.clock.now(),
+        )
+        if stored:
+            await session.commit()
+    if not stored:
+        return False
+    await answer(
+        update,
+        rtl_line(
+            who.t.gettext("🙏 Merci ! C'est transmis à l'équipe, sans votre nom."), who.language
+        ),
+    )
+    return True
+
+
+def _summary_line(t: NullTranslations, summary: SessionFeedback) -> str:
+    if not summary.shown or not summary.questions:
+        return t.ngettext("%(count)d réponse", "%(count)d réponses", summary.respondents) % {
+            "count": summary.respondents
+        }
+    first = summary.questions[0]
+    face = feedback.faces(first.scale)[first.average_index]
+    return t.ngettext(
+        "%(face)s · %(count)d réponse · 😊 %(happy)d %%",
+        "%(face)s · %(count)d réponses · 😊 %(happy)d %%",
+        summary.respondents,
+    ) % {"face": face, "count": summary.respondents, "happy": round(100 * first.happy_share)}
+
+
+async def feedback_command(update: Update, context: BotContext) -> None:
+    """/feedback: recent collective activities with answers; /feedback module: a chart."""
+    who = await staff_only(update, context)
+    if who is None or who.staff is None or update.effective_chat is None:
+        return
+    deps = context.deps
+    now = deps.clock.now()
+    if context.args and context.args[0].lower() in ("module", "modules", "chart"):
+        async with unit_of_work(deps.sessionmaker) as session:
+            points = await feedback.chart_points(session, now=now)
+        # matplotlib does not shape right-to-left scripts: such charts are labelled in
+        # French, the team's working language, rather than in scrambled letters.
+        chart_t = translations(SOURCE_LANGUAGE) if who.language in RTL_LANGUAGES else who.t
+        await update.get_bot().send_photo(
+            update.effective_chat.id,
+            satisfaction_chart(points, chart_t, deps.settings.tz),
+            caption=who.t.gettext("📈 Satisfaction par module, 3 derniers mois"),
+        )
+        return
+    buttons = []
+    async with unit_of_work(deps.sessionmaker) as session:
+        rows = await feedback.recent_collective_sessions(
+            session, staff_id=who.staff.id, sees_everything=who.staff.sees_everything, now=now
+        )
+        for row in rows:
+            summary = await feedback.summary(session, row)
+            line = session_line(row, who.language, deps.settings.tz)
+            label = f"{line} · {_summary_line(who.t, summary)}"
+            buttons.append(
+                [InlineKeyboardButton(label[:90], callback_data=callback_data.encode(SHOW, row.id))]
+            )
+    _ = who.t.gettext
+    text = _("💬 Les avis des dernières activités :") if rows else _("💬 Pas encore d'avis.")
+    await update.get_bot().send_message(
+        update.effective_chat.id,
+        text,
+        reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+    )
+
+
+async def show_feedback(update: Update, context: BotContext) -> None:
+    """One activity: faces per question, the happy index, and comments, never with names."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or who.staff is None:
+        return
+    _ = who.t.gettext
+    values = callback_data.decode_ints(query.data, SHOW, 1)
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        row = await session.get(Session, values[0]) if values else None
+        allowed = row is not None and await schedule.may_manage(
+            session, staff_id=who.staff.id, sees_everything=who.staff.sees_everything, row=row
+        )
+        summary = await feedback.summary(session, row) if row is not None and allowed else None
+    if summary is None or row is None:
+        await answer(update, _("⛔ Action non autorisée."))
+        return
+    lines = [session_line(row, who.language, context.deps.settings.tz), ""]
+    buttons: list[list[InlineKeyboardButton]] = []
+    if not summary.shown:
+        lines.append(
+            _("🔒 Pas encore assez de réponses pour les montrer (%(count)d sur %(needed)d).")
+            % {"count": summary.respondents, "needed": feedback.MIN_ANSWERS}
+        )
+    else:
+        for item in summary.questions:
+            lines.append(question_label(who.t, item.question))
+            for face, count in zip(feedback.faces(item.scale), item.counts, strict=True):
+                lines.append(f"{face} {'▇' * count} {count}")
+            lines.append(
+                _("😊 Indice de bonheur : %(happy)d %%") % {"happy": round(100 * item.happy_share)}
+            )
+            lines.append("")
+        texts = [c for c in summary.comments if c.text]
+        if texts:
+            lines.append(_("✍️ Commentaires :"))
+            lines += [f"• {isolate(c.text, who.language)}" for c in texts]
+        voices: list[FeedbackComment] = [c for c in summary.comments if c.voice_file_id]
+        buttons = [
+            [
+                InlineKeyboardButton(
+                    _("🔊 Écouter le message %(number)d") % {"number": index},
+                    callback_data=callback_data.encode(VOICE, comment.id),
+                )
+            ]
+            for index, comment in enumerate(voices, start=1)
+        ]
+    await query.answer()
+    await query.edit_message_text(
+        rtl_line("\n".join(lines), who.language),
+        reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+    )
+
+
+async def play_voice(update: Update, context: BotContext) -> None:
+    """Staff listen to a voice comment: the bot sends it again by its Telegram file id."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or who.staff is None or update.effective_chat is None:
+        return
+    values = callback_data.decode_ints(query.data, VOICE, 1)
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        comment = await session.get(FeedbackComment, values[0]) if values else None
+        row = await session.get(Session, comment.session_id) if comment else None
+        allowed = row is not None and await schedule.may_manage(
+            session, staff_id=who.staff.id, sees_everything=who.staff.sees_everything, row=row
+        )
+    if comment is None or comment.voice_file_id is None or not allowed:
+        await answer(update, who.t.gettext("⛔ Action non autorisée."))
+        return
+    await query.answer()
+    await update.get_bot().send_voice(update.effective_chat.id, comment.voice_file_id)
+
+
+HANDLERS = [
+    CommandHandler("feedback", feedback_command),
+    CallbackQueryHandler(face_tapped, pattern=callback_data.pattern(FACE)),
+    CallbackQueryHandler(no_thanks, pattern=callback_data.pattern(NO_THANKS)),
+    CallbackQueryHandler(show_feedback, pattern=callback_data.pattern(SHOW)),
+    CallbackQueryHandler(play_voice, pattern=callback_data.pattern(VOICE)),
+]
