@@ -235,6 +235,36 @@ async def record_answer(
     return Answered(question, score, scale, first_time, following)
 
 
+@dataclass(frozen=True)
+class CurrentAnswer:
+    score: int
+    scale: int
+
+
+async def can_change(
+    session: AsyncSession, *, session_id: int, participant_id: int, question: str, now: datetime
+) -> CurrentAnswer | AnswerProblem:
+    """The answer as it stands, if it may still change; else why not."""
+    asked = await session.scalar(
+        select(OutboxMessage.sent_at).where(
+            OutboxMessage.dedupe_key == question_key(session_id, participant_id, question),
+            OutboxMessage.status == OutboxStatus.SENT,
+        )
+    )
+    current = await session.scalar(
+        select(FeedbackAnswer).where(
+            FeedbackAnswer.session_id == session_id,
+            FeedbackAnswer.participant_id == participant_id,
+            FeedbackAnswer.question == question,
+        )
+    )
+    if asked is None or current is None:
+        return AnswerProblem.NOT_ASKED
+    if now > asked + CHANGE_WINDOW:
+        return AnswerProblem.CLOSED
+    return CurrentAnswer(current.score, current.scale)
+
+
 async def add_comment(
     session: AsyncSession,
     *,

@@ -19,6 +19,7 @@ from storage.db import unit_of_work
 from storage.models import FeedbackComment, Session
 
 NO_THANKS = "fbn"
+CHANGE = "fbc"
 SHOW = "fbs"
 VOICE = "fbv"
 COMMENT_KEY = "feedback_comment_session"
@@ -71,7 +72,17 @@ async def face_tapped(update: Update, context: BotContext) -> None:
     thanks = _("✅ Merci ! Votre réponse : %(face)s") % {"face": chosen}
     await query.edit_message_text(
         rtl_line(f"{text}\n\n{thanks}", who.language),
-        reply_markup=face_buttons(session_id, question, result.scale, chosen=result.score),
+        # The faces give way to the thanks; one small button brings them back to change.
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("✏️ Changer"),
+                        callback_data=callback_data.encode(CHANGE, session_id, question),
+                    )
+                ]
+            ]
+        ),
     )
     if result.next_question is not None:
         wake(context.application)
@@ -95,6 +106,34 @@ async def face_tapped(update: Update, context: BotContext) -> None:
                 ]
             ),
         )
+
+
+async def change_answer(update: Update, context: BotContext) -> None:
+    """Bring the faces back, while the answer can still change (24 hours)."""
+    query = update.callback_query
+    who = await identify(update, context)
+    if query is None or who is None:
+        return
+    fields = callback_data.decode(query.data, CHANGE, 2)
+    if who.participant is None or fields is None or not fields[0].isdigit():
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        return
+    session_id, question = int(fields[0]), fields[1]
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        state = await feedback.can_change(
+            session,
+            session_id=session_id,
+            participant_id=who.participant.id,
+            question=question,
+            now=context.deps.clock.now(),
+        )
+    if isinstance(state, AnswerProblem):
+        await answer(update, problem_text(who.t, state))
+        return
+    await query.answer()
+    await query.edit_message_reply_markup(
+        face_buttons(session_id, question, state.scale, chosen=state.score)
+    )
 
 
 async def no_thanks(update: Update, context: BotContext) -> None:
@@ -271,6 +310,7 @@ HANDLERS = [
     CommandHandler("feedback", feedback_command),
     CallbackQueryHandler(face_tapped, pattern=callback_data.pattern(FACE)),
     CallbackQueryHandler(no_thanks, pattern=callback_data.pattern(NO_THANKS)),
+    CallbackQueryHandler(change_answer, pattern=callback_data.pattern(CHANGE)),
     CallbackQueryHandler(show_feedback, pattern=callback_data.pattern(SHOW)),
     CallbackQueryHandler(play_voice, pattern=callback_data.pattern(VOICE)),
 ]

@@ -77,7 +77,7 @@ async def test_only_those_present_are_asked_once_attendance_is_recorded(harness:
 
 async def test_a_tap_thanks_and_can_change_within_a_day_but_not_after(harness: Harness):
     h = harness
-    _prog, _sid, referent, people = await _activity(h)
+    _prog, sid, referent, people = await _activity(h)
     h.clock.set(END + timedelta(minutes=5))
     await _mark(h, referent, present=1)
     h.clock.set(END + timedelta(minutes=16))
@@ -87,10 +87,15 @@ async def test_a_tap_thanks_and_can_change_within_a_day_but_not_after(harness: H
     await h.tap(amina, question, "🙂")
     shown = h.server.message(amina.id, question["message_id"])
     assert "Merci" in shown["text"] and "🙂" in shown["text"]
+    assert [b["text"] for b in shown["reply_markup"]["inline_keyboard"][0]] == ["✏️ Changer"]
     h.clock.set(END + timedelta(hours=5))
-    await h.tap(amina, shown, "😀")
+    await h.tap(amina, shown, "✏️ Changer")
+    await h.tap(amina, h.server.message(amina.id, question["message_id"]), "😀")
     h.clock.set(END + timedelta(days=2))
-    await h.tap(amina, h.server.message(amina.id, question["message_id"]), "😞")
+    await h.tap(amina, h.server.message(amina.id, question["message_id"]), "✏️ Changer")
+    assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
+    h.server.send_callback(amina, question["message_id"], amina.id, f"fba:1:{sid}:how:3")
+    await h.server.wait_until_idle(application=h.app)
     assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
     async with h.deps.sessionmaker() as session:
         scores = (await session.scalars(select(FeedbackAnswer.score))).all()
