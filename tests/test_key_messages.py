@@ -1,7 +1,8 @@
 """The key messages in every language, in one file a reviewer can read.
 
 ``tests/snapshots/key_messages.md`` holds them; this test fails when a rendering changes
-without the file being regenerated (``ACTIVUP_UPDATE_SNAPSHOTS=1 pytest tests/test_key_messages.py``).
+without the file being regenerated:
+``ACTIVUP_UPDATE_SNAPSHOTS=1 pytest tests/test_key_messages.py``.
 Right-to-left languages are checked for their direction marks, exactly.
 """
 
