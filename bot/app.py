@@ -34,6 +34,7 @@ from bot.handlers import (
     menus,
     rsvp,
     sessions,
+    voice_notes,
 )
 from bot.handlers.errors import on_error
 from bot.rate_limit import SlidingWindowRateLimiter
@@ -78,6 +79,8 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(attendance.HANDLERS)
     # Feedback: the faces, "tell us more", and /feedback for staff.
     application.add_handlers(feedback.HANDLERS)
+    # Voice notes for people who read little.
+    application.add_handlers(voice_notes.HANDLERS)
     # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.

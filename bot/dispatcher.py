@@ -227,25 +227,47 @@ class Rendered:
     text: str
     markup: InlineKeyboardMarkup | None = None
     venue: tuple[float, float, str, str] | None = None
+    voice: str | None = None  # a referent's voice note, by Telegram file id
+    voice_only: bool = False
 
     async def send(self, bot: ExtBot[Any]) -> Message:
-        """The text first; the map pin after it carries the buttons, so they come last."""
-        if self.venue is None:
-            return await bot.send_message(
-                self.chat_id, self.text, reply_markup=self.markup, rate_limit_args=PACED
-            )
-        await bot.send_message(self.chat_id, self.text, rate_limit_args=PACED)
-        latitude, longitude, title, address = self.venue
-        return await bot.send_venue(
-            self.chat_id,
-            latitude,
-            longitude,
-            title,
-            address,
-            reply_markup=self.markup,
-            # The pin completes the text just sent: one reminder, not a second message
-            # to pace a second later (the overall limit still counts it).
-        )
+        """Text, then the map pin, then the voice note; the buttons go on the last one.
+
+        A participant who asked for voice only gets no text when a voice note exists.
+        One reminder is one unit: only its first message is paced per chat.
+        """
+        steps: list[str] = []
+        if not (self.voice_only and self.voice):
+            steps.append("text")
+        if self.venue is not None:
+            steps.append("venue")
+        if self.voice is not None:
+            steps.append("voice")
+        message: Message | None = None
+        for index, step in enumerate(steps):
+            markup = self.markup if index == len(steps) - 1 else None
+            pace = PACED if index == 0 else None
+            if step == "text":
+                message = await bot.send_message(
+                    self.chat_id, self.text, reply_markup=markup, rate_limit_args=pace
+                )
+            elif step == "venue" and self.venue is not None:
+                latitude, longitude, title, address = self.venue
+                message = await bot.send_venue(
+                    self.chat_id,
+                    latitude,
+                    longitude,
+                    title,
+                    address,
+                    reply_markup=markup,
+                    rate_limit_args=pace,
+                )
+            elif self.voice is not None:
+                message = await bot.send_voice(
+                    self.chat_id, self.voice, reply_markup=markup, rate_limit_args=pace
+                )
+        assert message is not None
+        return message
 
 
 async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None:
@@ -270,7 +292,12 @@ async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None
                 row.place_address or row.place_name or "",
             )
         return Rendered(
-            participant.telegram_chat_id, reminder_text(t, row, language, tz), markup, venue
+            participant.telegram_chat_id,
+            reminder_text(t, row, language, tz),
+            markup,
+            venue,
+            voice=row.voice_file_id,
+            voice_only=participant.voice_only,
         )
     if claimed.kind == OutboxKind.FEEDBACK:
         module = await session.get(Module, row.module_id)

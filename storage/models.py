@@ -141,6 +141,7 @@ class Participant(Base):
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     consent_version: Mapped[str | None] = mapped_column(String(16), default=None)
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    voice_only: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
@@ -205,6 +206,7 @@ class Session(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attendance_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    voice_file_id: Mapped[str | None] = mapped_column(String(200), default=None)
 
     module: Mapped[Module] = relationship()
     group: Mapped[Group | None] = relationship()

@@ -417,3 +417,42 @@ async def members_of(session: AsyncSession, group_id: int) -> list[Participant]:
             )
         ).all()
     )
+
+
+async def series_size(session: AsyncSession, row: Session) -> int:
+    """How many sessions share this one's series (its UID in its group)."""
+    return len(
+        (
+            await session.scalars(
+                select(Session.id).where(Session.uid == row.uid, Session.group_id == row.group_id)
+            )
+        ).all()
+    )
+
+
+async def attach_voice(
+    session: AsyncSession, *, session_id: int, file_id: str, whole_series: bool, now: datetime
+) -> int:
+    """A referent's voice note for a session, or for every coming session of its series.
+
+    Returns how many sessions carry it now; the caller commits.
+    """
+    row = await session.get(Session, session_id)
+    if row is None:
+        return 0
+    targets = [row]
+    if whole_series:
+        targets = list(
+            (
+                await session.scalars(
+                    select(Session).where(
+                        Session.uid == row.uid,
+                        Session.group_id == row.group_id,
+                        Session.ends_at > now,
+                    )
+                )
+            ).all()
+        )
+    for target in targets:
+        target.voice_file_id = file_id
+    return len(targets)

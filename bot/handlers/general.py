@@ -9,6 +9,7 @@ from bot.context import BotContext
 from bot.core import enrolment
 from bot.handlers.common import answer, answer_unknown, identify
 from bot.handlers.feedback import take_comment
+from bot.handlers.voice_notes import take_staff_voice
 from bot.i18n import picker_order, rtl_line
 from bot.keyboards import language_picker
 from storage.db import unit_of_work
@@ -42,6 +43,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "❌ = je ne peux pas venir\n\n"
             "/next : mes prochaines activités\n"
             "/me : mes présences\n"
+            "/voice : rappels en message vocal (oui / non)\n"
             "/language : changer de langue\n"
             "/stop : ne plus recevoir de messages\n\n"
             "Une question ? Parlez à votre référent."
@@ -101,7 +103,7 @@ async def fallback_message(update: Update, context: BotContext) -> None:
     if who.staff is None and who.participant is None:
         await answer_unknown(update, who)
         return
-    if await take_comment(update, context, who):
+    if await take_comment(update, context, who) or await take_staff_voice(update, context, who):
         return
     _ = who.t.gettext
     await answer(

@@ -20,6 +20,7 @@ def participant_commands(t: NullTranslations) -> list[BotCommand]:
     return [
         BotCommand("next", _("Mes prochaines activités")),
         BotCommand("me", _("Mes présences")),
+        BotCommand("voice", _("Rappels en message vocal")),
         BotCommand("language", _("Changer de langue")),
         BotCommand("help", _("Aide")),
         BotCommand("stop", _("Ne plus recevoir de messages")),

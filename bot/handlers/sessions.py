@@ -26,6 +26,7 @@ CANCEL = "scx"
 CANCEL_CONFIRM = "scy"
 MOVE = "smv"
 ADD = "sad"
+VOICE_RECORD = "svr"  # handled in bot/handlers/voice_notes.py
 
 
 async def sessions_command(update: Update, context: BotContext) -> None:
@@ -145,6 +146,11 @@ async def show_session(update: Update, context: BotContext) -> None:
                     _("🚫 Annuler"), callback_data=callback_data.encode(CANCEL, row.id)
                 ),
             ]
+        )
+    if row.status == SessionStatus.SCHEDULED and row.ends_at > context.deps.clock.now():
+        label = _("🎤 Message vocal ✔️") if row.voice_file_id else _("🎤 Message vocal")
+        buttons.append(
+            [InlineKeyboardButton(label, callback_data=callback_data.encode(VOICE_RECORD, row.id))]
         )
     buttons.append([InlineKeyboardButton(_("⬅️ Retour"), callback_data=callback_data.encode(LIST))])
     await query.answer()

@@ -283,3 +283,29 @@ async def test_a_staff_member_imports_a_calendar_by_sending_the_file(harness: Ha
     assert "pas un calendrier lisible" in refusal
     async with h.deps.sessionmaker() as session:
         assert len((await session.scalars(select(Session))).all()) == 4
+
+
+async def test_a_series_with_a_recorded_voice_note_sends_it_with_the_reminder(harness: Harness):
+    h = harness
+    prog, referent, (amina, karim) = await _setup(h)
+    await _import(h, prog.group_id, ics())
+    listing = await h.say(referent, "/sessions")
+    await h.tap(referent, listing, listing["reply_markup"]["inline_keyboard"][0][0]["text"])
+    await h.tap(referent, h.last(referent), "🎤 Message vocal")
+    assert "message vocal" in h.last(referent)["text"]
+    before = h.server.bot_message_count(referent.id)
+    h.server.send_voice(referent, duration=5)
+    scope = await h.server.wait_for_bot_message(referent.id, count_before=before)
+    await h.tap(referent, scope, "Toute la série")
+    assert "4 séances" in h.server.message(referent.id, scope["message_id"])["text"]
+
+    assert "vocal" in (await h.say(karim, "/voice"))["text"]
+    h.clock.set(datetime(2026, 12, 13, 17, 0, tzinfo=UTC))  # the evening before the 2nd one
+    await h.dispatch()
+    amina_gets = h.server.bot_messages(amina.id)[-3:]
+    assert "lundi 14 décembre" in amina_gets[0]["text"]
+    assert "venue" in amina_gets[1] and "voice" in amina_gets[2]
+    assert amina_gets[2]["reply_markup"]["inline_keyboard"][0][0]["text"] == "✅ Je viens"
+    karim_gets = h.server.bot_messages(karim.id)[-2:]
+    assert "venue" in karim_gets[0] and "voice" in karim_gets[1], "voice only: no text to read"
+    assert not any("lundi 14 décembre" in m.get("text", "") for m in karim_gets)
