@@ -56,7 +56,11 @@ def build_application(deps: Deps) -> BotApplication:
         .base_file_url(settings.telegram_file_url)
         .context_types(ContextTypes(context=BotContext))
         .defaults(Defaults(tzinfo=settings.tz))
-        .rate_limiter(SlidingWindowRateLimiter(max_retries=3))
+        .rate_limiter(
+            SlidingWindowRateLimiter(
+                overall_max_rate=settings.telegram_messages_per_second, max_retries=3
+            )
+        )
         .post_init(_post_init)
         .build()
     )

@@ -40,6 +40,14 @@ LANGUAGES: tuple[Language, ...] = (
     Language("nl", "Nederlands", "🇳🇱"),
     Language("en", "English", "🇬🇧"),
     Language("ar", "العربية", "🇸🇦"),
+    Language("fa_AF", "دری", "🇦🇫"),
+    Language("ps", "پښتو", "🇦🇫"),
+    Language("ti", "ትግርኛ", "🇪🇷"),
+    Language("so", "Soomaali", "🇸🇴"),
+    Language("tr", "Türkçe", "🇹🇷"),
+    Language("ru", "Русский", "🇷🇺"),
+    Language("uk", "Українська", "🇺🇦"),
+    Language("es", "Español", "🇪🇸"),
 )
 LANGUAGE_CODES = frozenset(lang.code for lang in LANGUAGES)
 LANGUAGE_NAMES = {lang.code: lang.native_name for lang in LANGUAGES}

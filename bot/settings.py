@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     qr_dir: Path = Path("invites")
     outbox_lease_seconds: float = 60.0
     dispatcher_enabled: bool = True
+    # Telegram's documented limit; raising it is for tests against the fake server only.
+    telegram_messages_per_second: int = 30
 
     @field_validator("timezone")
     @classmethod

@@ -48,12 +48,11 @@ async def set_default_menus(application: Application) -> None:
         participant_commands(translations(SOURCE_LANGUAGE)), scope=BotCommandScopeDefault()
     )
     for lang in LANGUAGES:
-        if "_" in lang.code:
-            continue  # Telegram language codes are two letters; fa_AF readers get "fa"
+        # Telegram language codes are two letters: Dari (fa_AF) serves Persian apps ("fa").
         await bot.set_my_commands(
             participant_commands(translations(lang.code)),
             scope=BotCommandScopeDefault(),
-            language_code=lang.code,
+            language_code=lang.code.split("_")[0].lower(),
         )
 
 
