@@ -17,10 +17,11 @@ from telegram.ext import (
     ApplicationBuilder,
     ContextTypes,
     Defaults,
+    TypeHandler,
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import dispatcher
+from bot import dispatcher, logs
 from bot.context import BotContext, Deps
 from bot.conversations import absence, invite, session_edit
 from bot.core import outbox
@@ -89,6 +90,9 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.
     application.add_handlers(general.FALLBACK_HANDLERS)
+    # Around everything: one structured log line per update (bot/logs.py).
+    application.add_handler(TypeHandler(Update, logs.update_started), group=-1)
+    application.add_handler(TypeHandler(Update, logs.update_finished), group=99)
     application.add_error_handler(on_error)
     return application
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -37,11 +38,15 @@ class CliError(Exception):
     """A refusal to print as one line, with exit status 2."""
 
 
-def configure_logging(verbose: bool = False) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+def configure_logging(verbose: bool = False, log_format: str = "text") -> None:
+    handler = logging.StreamHandler()
+    if log_format == "json":
+        from bot.logs import JsonFormatter
+
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     # httpx logs request URLs at INFO, and a Bot API URL contains the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.DEBUG if verbose else logging.WARNING)
@@ -73,8 +78,15 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         raise CliError(TOKEN_HELP)
     from bot.runner import run_bot
 
+    if args.webhook:
+        if not settings.webhook_url.startswith("https://"):
+            raise CliError("--webhook needs ACTIVUP_WEBHOOK_URL, the public https:// address")
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", settings.webhook_secret):
+            raise CliError(
+                "--webhook needs ACTIVUP_WEBHOOK_SECRET: 16 to 256 characters of A-Z a-z 0-9 _ -"
+            )
     migrate.upgrade(settings.database_url)
-    run_bot(settings)
+    run_bot(settings, webhook=args.webhook, poll=not args.no_polling)
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
@@ -273,7 +285,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="start the bot (long polling)")
+    run = sub.add_parser("run", help="start the bot (long polling by default)")
+    mode = run.add_mutually_exclusive_group()
+    mode.add_argument("--webhook", action="store_true", help="serve Telegram's webhook instead")
+    mode.add_argument(
+        "--no-polling",
+        action="store_true",
+        help="send reminders only (a second instance beside the one that polls)",
+    )
     run.set_defaults(func=cmd_run)
 
     db = sub.add_parser("db", help="database")
@@ -346,13 +365,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    configure_logging(args.verbose)
     try:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         print(f"activup: bad setting {first['loc'][0]}: {first['msg']}", file=sys.stderr)
         return 2
+    # JSON lines for the service (`run`); plain text for a person at the terminal.
+    configure_logging(args.verbose, settings.log_format if args.command == "run" else "text")
     try:
         args.func(settings, args)
     except (CliError, OrganisationError) as exc:

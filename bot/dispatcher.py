@@ -366,6 +366,11 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
         }
     elif alert == "two_absences":
         text = _("📞 Appelez %(name)s : deux absences de suite, sans excuse.") % {"name": name}
+    elif alert == "error":
+        text = _(
+            "🛠 Le robot a rencontré une erreur (%(kind)s). Voir le journal du serveur. "
+            "Pas d'autre alerte de ce type pendant une heure."
+        ) % {"kind": claimed.payload.get("kind", "?")}
     elif alert == "digest":
         return await _render_digest(session, deps, staff, claimed.payload.get("day", ""))
     elif alert == "unreachable":

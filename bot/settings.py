@@ -35,6 +35,13 @@ class Settings(BaseSettings):
     dispatcher_enabled: bool = True
     # Telegram's documented limit; raising it is for tests against the fake server only.
     telegram_messages_per_second: int = 30
+    # Webhook mode (``activup run --webhook``), behind a reverse proxy that terminates TLS.
+    webhook_url: str = ""  # the public HTTPS URL Telegram posts to, e.g. https://bot.example.be/tg
+    webhook_secret: str = ""  # 1-256 of A-Z a-z 0-9 _ -, sent back by Telegram in a header
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = 8443
+    webhook_path: str = "telegram"
+    log_format: str = "json"  # or "text"
 
     @field_validator("timezone")
     @classmethod

@@ -74,3 +74,14 @@ async def enrolled_participant(
 async def active_staff_members(session: AsyncSession) -> list[StaffView]:
     rows = (await session.scalars(select(Staff).where(Staff.active.is_(True)))).all()
     return [StaffView(s.id, s.telegram_user_id, s.name, Role(s.role), s.language) for s in rows]
+
+
+async def admin_ids(session: AsyncSession) -> list[int]:
+    """Active admins: they hear about the bot's own failures."""
+    return list(
+        (
+            await session.scalars(
+                select(Staff.id).where(Staff.active.is_(True), Staff.role == Role.ADMIN)
+            )
+        ).all()
+    )

@@ -36,6 +36,8 @@ async def identify(update: Update, context: BotContext) -> Who | None:
     async with unit_of_work(context.deps.sessionmaker) as session:
         staff = await active_staff(session, user.id)
         participant = None if staff else await enrolled_participant(session, user.id)
+    # For the structured log line of this update (bot/logs.py): a role, never an identity.
+    context.role = staff.role.value if staff else "participant" if participant else "unknown"  # type: ignore[attr-defined]
     stored = staff.language if staff else participant.language if participant else None
     language = resolve_language(stored, user.language_code, context.deps.settings.default_language)
     return Who(user.id, user.language_code, language, staff, participant)

@@ -13,7 +13,11 @@ from telegram import Update
 from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
+from bot.core import outbox
+from bot.core.people import admin_ids
+from bot.dispatcher import wake
 from bot.i18n import resolve_language, translations
+from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,7 @@ async def on_error(update: object, context: BotContext) -> None:
         log.info("stale message for update %s: %s", update_id, context.error)
         return
     log.error("handler failed for update %s", update_id, exc_info=context.error)
+    await _alert_admins(context, context.error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     text = t.gettext("😕 Désolé, un problème est survenu. Réessayez dans un moment.")
@@ -54,3 +59,26 @@ async def on_error(update: object, context: BotContext) -> None:
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:  # already answered, or the chat is gone: nothing more to say
         log.info("could not tell the user about the failure of update %s", update_id)
+
+
+async def _alert_admins(context: BotContext, error: BaseException | None) -> None:
+    """Admins hear of a failure at most once per kind of error per hour (through the outbox)."""
+    deps = context.deps
+    now = deps.clock.now()
+    kind = type(error).__name__ if error is not None else "Unknown"
+    try:
+        async with unit_of_work(deps.sessionmaker) as session:
+            admins = await admin_ids(session)
+            for staff_id in admins:
+                await outbox.alert_staff(
+                    session,
+                    staff_id=staff_id,
+                    dedupe_key=f"err:{staff_id}:{kind}:{now:%Y%m%d%H}",
+                    payload={"alert": "error", "kind": kind},
+                    now=now,
+                )
+            await session.commit()
+    except Exception:
+        log.warning("could not queue the admin alert for %s", kind)
+        return
+    wake(context.application)
