@@ -21,6 +21,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
 from bot.core.schedule import ChangeKind, SessionChange, expected_participants
@@ -378,10 +379,32 @@ async def alert_staff(
 
 
 def _due(now: datetime) -> Any:
-    return or_(
-        (OutboxMessage.status == OutboxStatus.PENDING) & (OutboxMessage.due_at <= now),
-        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until <= now),
+    """Due now, not waiting for a retry, and not overtaking an earlier message to the same
+    person that is still on its way (a failed send must not reorder a participant's
+    messages)."""
+    earlier = aliased(OutboxMessage)
+    overtakes = (
+        select(earlier.id)
+        .where(
+            earlier.participant_id == OutboxMessage.participant_id,
+            earlier.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+            earlier.due_at <= now,
+            or_(
+                earlier.due_at < OutboxMessage.due_at,
+                (earlier.due_at == OutboxMessage.due_at) & (earlier.id < OutboxMessage.id),
+            ),
+        )
+        .exists()
     )
+    waiting = (
+        (OutboxMessage.status == OutboxStatus.PENDING)
+        & (OutboxMessage.due_at <= now)
+        & (OutboxMessage.retry_at.is_(None) | (OutboxMessage.retry_at <= now))
+    )
+    stale_claim = (OutboxMessage.status == OutboxStatus.SENDING) & (
+        OutboxMessage.claimed_until <= now
+    )
+    return or_(waiting, stale_claim) & (OutboxMessage.participant_id.is_(None) | ~overtakes)
 
 
 async def claim_next(
@@ -473,11 +496,16 @@ async def finish(
 
 
 async def retry_later(session: AsyncSession, outbox_id: int, *, at: datetime, error: str) -> None:
-    """Give a claimed row back, due again at ``at`` (network error, 429)."""
+    """Give a claimed row back, to try again at ``at`` (network error, 429).
+
+    Its due time stays, so it keeps its place before the person's later messages.
+    """
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == outbox_id)
-        .values(status=OutboxStatus.PENDING, due_at=at, claimed_until=None, last_error=error[:200])
+        .values(
+            status=OutboxStatus.PENDING, retry_at=at, claimed_until=None, last_error=error[:200]
+        )
     )
     await session.commit()
 
@@ -485,7 +513,9 @@ async def retry_later(session: AsyncSession, outbox_id: int, *, at: datetime, er
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the dispatcher must wake next (a pending row or a claim that will go stale)."""
     pending = await session.scalar(
-        select(func.min(OutboxMessage.due_at)).where(OutboxMessage.status == OutboxStatus.PENDING)
+        select(func.min(func.coalesce(OutboxMessage.retry_at, OutboxMessage.due_at))).where(
+            OutboxMessage.status == OutboxStatus.PENDING
+        )
     )
     stale = await session.scalar(
         select(func.min(OutboxMessage.claimed_until)).where(

@@ -93,7 +93,7 @@ async def test_without_attendance_the_question_waits_then_gives_up_at_the_end_of
         await session.commit()
     trigger = await _trigger(sessionmaker, sid)
     assert await _fire(sessionmaker, trigger, trigger.due_at) is TriggerOutcome.WAITING
-    assert (await _trigger(sessionmaker, sid)).due_at == trigger.due_at + feedback.RECHECK
+    assert (await _trigger(sessionmaker, sid)).retry_at == trigger.due_at + feedback.RECHECK
     night = datetime(2026, 12, 3, 22, 55, tzinfo=UTC)  # 23:55 in Brussels
     assert await _fire(sessionmaker, trigger, night) is TriggerOutcome.GAVE_UP
     assert await _questions(sessionmaker) == []

@@ -115,6 +115,8 @@ async def test_claims_go_in_due_order_and_each_row_once(sessionmaker, clock):
         if row is None:
             break
         claimed.append(row)
+        async with sessionmaker() as session:  # sent, as the dispatcher records it
+            await outbox.finish(session, row.id, OutboxStatus.SENT, now=later)
     assert len(claimed) == 6 + 1 and len({c.id for c in claimed}) == 7  # and the digest
     assert [c.due_at for c in claimed] == sorted(c.due_at for c in claimed)
 
@@ -155,6 +157,8 @@ async def test_concurrent_claimers_never_share_a_row(sessionmaker, clock):
             if row is None:
                 return got
             got.append(row.id)
+            async with sessionmaker() as session:
+                await outbox.finish(session, row.id, OutboxStatus.SENT, now=at)
 
     results = await asyncio.gather(*(worker(f"w{i}") for i in range(4)))
     flat = [i for ids in results for i in ids]
@@ -198,3 +202,35 @@ async def test_nobody_gets_a_reminder_after_stop_or_leaving_and_none_after_the_s
                 break
             late_verdicts[row.participant_id] = await outbox.verdict_for(session, row, now=late)
     assert late_verdicts[present] == Verdict.EXPIRE
+
+
+async def test_a_message_waiting_for_a_retry_holds_back_that_persons_later_ones(
+    sessionmaker, clock
+):
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    at = datetime(2026, 12, 3, 12, tzinfo=UTC)  # both reminders of both people are due
+    async with sessionmaker() as session:
+        first = await outbox.claim_next(session, now=at, instance_id="a")
+    assert first is not None
+    async with sessionmaker() as session:  # Telegram failed: try again in a minute
+        await outbox.retry_later(session, first.id, at=at + timedelta(minutes=1), error="500")
+    order = []
+    while True:
+        async with sessionmaker() as session:
+            row = await outbox.claim_next(session, now=at, instance_id="a")
+        if row is None:
+            break
+        if row.kind == OutboxKind.REMINDER:
+            order.append(row.participant_id)
+        async with sessionmaker() as session:
+            await outbox.finish(session, row.id, OutboxStatus.SENT, now=at)
+    other = next(p for p in prog.participant_ids if p != first.participant_id)
+    assert order == [other, other], "the other person goes on; this one waits, in order"
+    later = at + timedelta(minutes=1)
+    async with sessionmaker() as session:
+        again = await outbox.claim_next(session, now=later, instance_id="a")
+    assert again is not None and again.id == first.id
