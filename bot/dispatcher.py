@@ -23,6 +23,7 @@ from bot.core import feedback, outbox
 from bot.core.outbox import Claimed, Verdict
 from bot.core.schedule import participants_with_answers, sessions_of_referent_on
 from bot.i18n import format_day, format_time, isolate, rtl_line, translations
+from bot.rate_limit import retry_after_seconds
 from bot.views import (
     cancelled_text,
     face_buttons,
@@ -132,8 +133,7 @@ async def _deliver(bot: ExtBot[Any], deps: Deps, claimed: Claimed, stats: Dispat
         return
     except RetryAfter as exc:
         stats.retried += 1
-        wait = exc.retry_after
-        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        seconds = retry_after_seconds(exc)
         await _retry(deps, claimed, now + timedelta(seconds=seconds), f"429 {seconds}s")
         return
     except (TimedOut, NetworkError) as exc:

@@ -98,7 +98,7 @@ def _chat_key(chat_id: object) -> ChatKey | None:
         return text.lower()  # "@Channel" and "@channel" are the same public chat
 
 
-def _retry_after_seconds(exc: RetryAfter) -> float:
+def retry_after_seconds(exc: RetryAfter) -> float:
     """``exc.retry_after`` in seconds; PTB 22 gives an int/float or, opted in, a timedelta."""
     with warnings.catch_warnings():
         # Reading the attribute warns unless PTB_TIMEDELTA is set; both forms are handled.
@@ -265,7 +265,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                delay = _retry_after_seconds(exc) + self._safety_margin
+                delay = retry_after_seconds(exc) + self._safety_margin
                 if limited:
                     self._block(lane, self._clock() + delay)
                 if attempt == max_retries:
