@@ -63,7 +63,9 @@ async def prepare(database_url: str, participants: int) -> None:
     await engine.dispose()
 
 
-def start_bot(server: FakeTelegram, database_url: str, workdir: Path) -> subprocess.Popen[bytes]:
+def start_bot(
+    server: FakeTelegram, database_url: str, workdir: Path, *extra: str
+) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
         ACTIVUP_TELEGRAM_TOKEN=TOKEN,
@@ -73,7 +75,7 @@ def start_bot(server: FakeTelegram, database_url: str, workdir: Path) -> subproc
         ACTIVUP_OUTBOX_LEASE_SECONDS="1",
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "run"],
+        [sys.executable, "-m", "bot.cli", "run", *extra],
         cwd=workdir,
         env=env,
         stdout=subprocess.DEVNULL,
