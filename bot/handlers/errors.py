@@ -14,7 +14,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
 from bot.core import outbox
-from bot.core.people import admin_ids
+from bot.core.people import active_staff, admin_ids, enrolled_participant
 from bot.dispatcher import wake
 from bot.i18n import resolve_language, translations
 from storage.db import unit_of_work
@@ -42,7 +42,9 @@ async def on_error(update: object, context: BotContext) -> None:
     user = update.effective_user if isinstance(update, Update) else None
     t = translations(
         resolve_language(
-            None, user.language_code if user else None, context.deps.settings.default_language
+            await _stored_language(context, user.id if user else None),
+            user.language_code if user else None,
+            context.deps.settings.default_language,
         )
     )
     if _is_stale(context.error):
@@ -82,3 +84,18 @@ async def _alert_admins(context: BotContext, error: BaseException | None) -> Non
         log.warning("could not queue the admin alert for %s", kind)
         return
     wake(context.application)
+
+
+async def _stored_language(context: BotContext, telegram_user_id: int | None) -> str | None:
+    """The language the person chose, if the database still answers."""
+    if telegram_user_id is None:
+        return None
+    try:
+        async with unit_of_work(context.deps.sessionmaker) as session:
+            staff = await active_staff(session, telegram_user_id)
+            if staff is not None:
+                return staff.language
+            participant = await enrolled_participant(session, telegram_user_id)
+            return participant.language if participant else None
+    except Exception:
+        return None
