@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import warnings
+from datetime import time
 from typing import Any
 
 from telegram import Update
@@ -25,6 +26,7 @@ from bot import dispatcher, logs
 from bot.context import BotContext, Deps
 from bot.conversations import absence, invite, session_edit
 from bot.core import outbox
+from bot.core import privacy as privacy_rules
 from bot.core.people import active_staff_members
 from bot.handlers import (
     attendance,
@@ -33,6 +35,8 @@ from bot.handlers import (
     feedback,
     general,
     menus,
+    privacy,
+    report,
     rsvp,
     sessions,
     voice_notes,
@@ -86,6 +90,10 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(feedback.HANDLERS)
     # Voice notes for people who read little.
     application.add_handlers(voice_notes.HANDLERS)
+    # Data rights: /mydata, /forget and the referent's confirmation.
+    application.add_handlers(privacy.HANDLERS)
+    # Team leads: /report.
+    application.add_handlers(report.HANDLERS)
     # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.
@@ -109,6 +117,21 @@ async def _post_init(application: BotApplication) -> None:
         await menus.set_staff_menu(application, member.telegram_user_id, member.language)
     if deps.settings.dispatcher_enabled:
         dispatcher.start_sweeping(application)
+    if application.job_queue is not None:
+        application.job_queue.run_daily(
+            _retention, time=time(3, 0, tzinfo=deps.settings.tz), name="retention"
+        )
+
+
+async def _retention(context: BotContext) -> None:
+    """Nightly: anonymise participants inactive for the retention period (GDPR)."""
+    deps = context.deps
+    async with unit_of_work(deps.sessionmaker) as session:
+        erased = await privacy_rules.apply_retention(
+            session, now=deps.clock.now(), months=deps.settings.retention_months
+        )
+        await session.commit()
+    log.info("retention: %d participant(s) anonymised", erased)
 
 
 ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.EDITED_MESSAGE]

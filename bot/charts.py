@@ -44,3 +44,33 @@ def satisfaction_chart(points: Sequence[ChartPoint], t: NullTranslations, tz: Zo
         return buffer.getvalue()
     finally:
         plt.close(figure)
+
+
+def monthly_chart(
+    months: Sequence[str],
+    rates: dict[str, list[float | None]],
+    satisfaction: dict[str, list[float | None]],
+    t: NullTranslations,
+) -> bytes:
+    """Attendance rate and satisfaction per month, one line per module, two panels."""
+    _ = t.gettext
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(8, 6), dpi=100, sharex=True)
+    try:
+        for module, values in rates.items():
+            top.plot(
+                months, [None if v is None else 100 * v for v in values], marker="o", label=module
+            )
+        for module, values in satisfaction.items():
+            bottom.plot(months, values, marker="o", label=module)
+        top.set_title(_("Taux de présence par mois (%)"))
+        bottom.set_title(_("Satisfaction par mois (%)"))
+        for axes in (top, bottom):
+            axes.set_ylim(0, 100)
+            axes.grid(alpha=0.3)
+        top.legend(loc="lower left")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)

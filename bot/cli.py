@@ -108,6 +108,26 @@ def cmd_staff_add(settings: Settings, args: argparse.Namespace) -> None:
     print(_run_in_session(settings, action))
 
 
+def cmd_staff_role(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        staff = await organisation.set_role(
+            session, telegram_user_id=args.telegram_id, role=args.role
+        )
+        return f"staff #{staff.id} {staff.name}: role {staff.role}"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_staff_active(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        staff = await organisation.set_active(
+            session, telegram_user_id=args.telegram_id, active=args.active
+        )
+        return f"staff #{staff.id} {staff.name}: {'active' if staff.active else 'deactivated'}"
+
+    print(_run_in_session(settings, action))
+
+
 def cmd_group_create(settings: Settings, args: argparse.Namespace) -> None:
     async def action(session: AsyncSession) -> str:
         group = await organisation.create_group(
@@ -280,6 +300,78 @@ def cmd_feedback_questions(settings: Settings, args: argparse.Namespace) -> None
     print(_run_in_session(settings, action))
 
 
+def cmd_participant_erase(settings: Settings, args: argparse.Namespace) -> None:
+    from sqlalchemy import select
+
+    from bot.core import privacy
+    from storage.models import Participant
+
+    async def action(session: AsyncSession) -> str:
+        query = select(Participant.id)
+        if args.id is not None:
+            query = query.where(Participant.id == args.id)
+        else:
+            query = query.where(Participant.telegram_user_id == args.telegram_id)
+        participant_id = await session.scalar(query)
+        if participant_id is None or not await privacy.erase(
+            session, participant_id, now=SystemClock().now()
+        ):
+            raise CliError("no such participant, or already erased")
+        return f"participant #{participant_id} erased: name and Telegram ids deleted"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_retention(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.core import privacy
+
+    async def action(session: AsyncSession) -> str:
+        erased = await privacy.apply_retention(
+            session, now=SystemClock().now(), months=settings.retention_months
+        )
+        return f"{erased} inactive participant(s) anonymised"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
+    from datetime import date, datetime, time, timedelta
+
+    from sqlalchemy import select
+
+    from bot.core.reports import build_report
+    from bot.report_files import summary_csv, workbook
+    from storage.models import Role, Staff
+
+    try:
+        first = datetime.combine(date.fromisoformat(args.date_from), time(0), settings.tz)
+        last = datetime.combine(date.fromisoformat(args.date_to), time(0), settings.tz)
+    except ValueError:
+        raise CliError("dates are YYYY-MM-DD") from None
+    if last < first:
+        raise CliError("--to is before --from")
+
+    async def action(session: AsyncSession) -> bytes:
+        if args.with_names:
+            admin = await session.scalar(
+                select(Staff).where(
+                    Staff.telegram_user_id == (args.admin or -1),
+                    Staff.role == Role.ADMIN,
+                    Staff.active.is_(True),
+                )
+            )
+            if admin is None:
+                raise CliError("--with-names needs --admin TELEGRAM_ID of an active admin")
+        report = await build_report(
+            session, start=first, end=last + timedelta(days=1), with_names=args.with_names
+        )
+        return workbook(report, settings.tz) if args.format == "xlsx" else summary_csv(report)
+
+    data: bytes = _run_in_session(settings, action)
+    Path(args.out).write_bytes(data)
+    print(f"report written to {args.out}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activup", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
@@ -308,6 +400,16 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=["referent", "lead", "admin"])
     add.set_defaults(func=cmd_staff_add)
+    role = staff_sub.add_parser("role", help="change a staff member's role")
+    role.add_argument("--telegram-id", type=int, required=True)
+    role.add_argument("--role", required=True, choices=["referent", "lead", "admin"])
+    role.set_defaults(func=cmd_staff_role)
+    deactivate = staff_sub.add_parser("deactivate", help="stop a staff member's access now")
+    deactivate.add_argument("--telegram-id", type=int, required=True)
+    deactivate.set_defaults(func=cmd_staff_active, active=False)
+    reactivate = staff_sub.add_parser("reactivate", help="give a staff member access again")
+    reactivate.add_argument("--telegram-id", type=int, required=True)
+    reactivate.set_defaults(func=cmd_staff_active, active=True)
 
     group = sub.add_parser("group", help="groups")
     group_sub = group.add_subparsers(dest="group_command", required=True)
@@ -357,6 +459,25 @@ def build_parser() -> argparse.ArgumentParser:
     fq.add_argument("--scale", type=int, default=None, help="4 or 5 faces")
     fq.add_argument("--delay", type=int, default=None, help="minutes after the end")
     fq.set_defaults(func=cmd_feedback_questions)
+
+    participant = sub.add_parser("participant", help="participants")
+    participant_sub = participant.add_subparsers(dest="participant_command", required=True)
+    erase = participant_sub.add_parser("erase", help="erase a participant's personal data")
+    who = erase.add_mutually_exclusive_group(required=True)
+    who.add_argument("--id", type=int, default=None)
+    who.add_argument("--telegram-id", type=int, default=None)
+    erase.set_defaults(func=cmd_participant_erase)
+    retention = sub.add_parser("retention", help="anonymise the inactive now (runs nightly)")
+    retention.set_defaults(func=cmd_retention)
+
+    report = sub.add_parser("report", help="the figures for the funder, as XLSX or CSV")
+    report.add_argument("--from", dest="date_from", required=True, help="YYYY-MM-DD")
+    report.add_argument("--to", dest="date_to", required=True, help="YYYY-MM-DD, included")
+    report.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
+    report.add_argument("--out", required=True)
+    report.add_argument("--with-names", action="store_true", help="first names (admins only)")
+    report.add_argument("--admin", type=int, default=None, help="the admin's Telegram id")
+    report.set_defaults(func=cmd_report)
 
     modules = sub.add_parser("modules", help="list modules and groups")
     modules.set_defaults(func=cmd_modules)

@@ -47,6 +47,7 @@ log = logging.getLogger(__name__)
 
 RSVP = "rsvp"
 SHEET = "ats"  # opens an attendance sheet (bot/handlers/attendance.py)
+ERASE = "erc"  # confirms an erasure (bot/handlers/privacy.py)
 # Outbox sends are bulk: paced at one a second per chat (see bot/rate_limit.py).
 PACED = {"paced": 1}
 JOB_NAME = "outbox"
@@ -366,6 +367,15 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
         }
     elif alert == "two_absences":
         text = _("📞 Appelez %(name)s : deux absences de suite, sans excuse.") % {"name": name}
+    elif alert == "erasure_request" and participant is not None:
+        text = _("🗑 %(name)s demande l'effacement de ses données. Confirmer ?") % {"name": name}
+        button = InlineKeyboardButton(
+            _("🗑 Confirmer l'effacement"),
+            callback_data=callback_data.encode(ERASE, participant.id),
+        )
+        return Rendered(
+            staff.telegram_user_id, rtl_line(text, language), InlineKeyboardMarkup([[button]])
+        )
     elif alert == "error":
         text = _(
             "🛠 Le robot a rencontré une erreur (%(kind)s). Voir le journal du serveur. "

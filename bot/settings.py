@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     webhook_port: int = 8443
     webhook_path: str = "telegram"
     log_format: str = "json"  # or "text"
+    retention_months: int = 12  # participants with no session this long are anonymised
 
     @field_validator("timezone")
     @classmethod

@@ -142,6 +142,8 @@ class Participant(Base):
     consent_version: Mapped[str | None] = mapped_column(String(16), default=None)
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     voice_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

@@ -153,3 +153,29 @@ async def groups_for_staff(
     if sees_everything:
         return await groups_of(session)
     return await groups_of(session, referent_id=staff_id)
+
+
+async def _staff_by_telegram(session: AsyncSession, telegram_user_id: int) -> Staff:
+    staff = await session.scalar(select(Staff).where(Staff.telegram_user_id == telegram_user_id))
+    if staff is None:
+        raise OrganisationError(f"no staff member with Telegram id {telegram_user_id}")
+    return staff
+
+
+async def set_role(session: AsyncSession, *, telegram_user_id: int, role: str) -> Staff:
+    try:
+        parsed = Role(role)
+    except ValueError:
+        raise OrganisationError(
+            f"unknown role {role!r}; use one of: {', '.join(r.value for r in Role)}"
+        ) from None
+    staff = await _staff_by_telegram(session, telegram_user_id)
+    staff.role = parsed
+    return staff
+
+
+async def set_active(session: AsyncSession, *, telegram_user_id: int, active: bool) -> Staff:
+    """A deactivated staff member's commands stop at once: every action re-checks ``active``."""
+    staff = await _staff_by_telegram(session, telegram_user_id)
+    staff.active = active
+    return staff

@@ -50,7 +50,8 @@ def consent_text(t: NullTranslations, first_name: str, language: str) -> str:
         "Nous gardons : votre prénom, votre langue, vos réponses et vos présences.\n"
         "Pourquoi : pour organiser les activités et compter les participants, sans nom.\n"
         "Qui les voit : votre référent et l'équipe ACTIV'UP.\n\n"
-        "Vous pouvez tout voir ou tout effacer quand vous voulez.\n\n"
+        "Vous pouvez tout voir (/mydata) ou tout effacer (/forget) quand vous voulez.\n"
+        "Après 12 mois sans activité, tout devient anonyme.\n\n"
         "Êtes-vous d'accord ?"
     ) % {"name": isolate(first_name, language)}
     return rtl_line(text, language)

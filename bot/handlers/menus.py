@@ -23,6 +23,8 @@ def participant_commands(t: NullTranslations) -> list[BotCommand]:
         BotCommand("voice", _("Rappels en message vocal")),
         BotCommand("language", _("Changer de langue")),
         BotCommand("help", _("Aide")),
+        BotCommand("mydata", _("Mes données")),
+        BotCommand("forget", _("Effacer mes données")),
         BotCommand("stop", _("Ne plus recevoir de messages")),
     ]
 

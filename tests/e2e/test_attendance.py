@@ -251,3 +251,16 @@ async def test_when_a_session_ends_the_referent_is_nudged_to_the_sheet(harness: 
     sheet = await h.server.wait_for_bot_message(referent.id, count_before=count)
     await h.tap(referent, sheet, "✅ Tous présents")
     assert "Présents : 2 sur 2" in h.server.message(referent.id, sheet["message_id"])["text"]
+
+
+async def test_a_deactivated_referent_is_refused_at_once(harness: Harness):
+    h = harness
+    _prog, sid, referent, _people = await _group_of(h, 2)
+    sheet = await _open_sheet(h, referent)
+    async with h.deps.sessionmaker() as session:
+        await organisation.set_active(session, telegram_user_id=referent.id, active=False)
+        await session.commit()
+    await h.tap(referent, sheet, "✅ Tous présents")
+    assert "réservée à l'équipe" in list(h.server.callback_answers.values())[-1]["text"]
+    assert await _marks(h, sid) == {}
+    assert "réservée à l'équipe" in (await h.say(referent, "/today"))["text"]

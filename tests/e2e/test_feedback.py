@@ -176,3 +176,24 @@ async def test_a_module_with_three_questions_asks_them_one_after_the_other(harne
     assert "Comment c'était" in texts[0] and "appris" in texts[1] and "accueil" in texts[2]
     async with h.deps.sessionmaker() as session:
         assert len((await session.scalars(select(FeedbackAnswer))).all()) == 3
+
+
+async def test_a_team_lead_gets_the_report_and_its_chart(harness: Harness):
+    h = harness
+    from bot.core import organisation
+
+    _prog, _sid, referent, _people = await _activity(h, participants=2)
+    async with h.deps.sessionmaker() as session:
+        await organisation.add_staff(
+            session, telegram_user_id=300, name="Lea", role="lead", now=h.clock.now()
+        )
+        await session.commit()
+    lead = h.server.user(300, "Lea", language_code="fr")
+    h.clock.set(END + timedelta(days=1))
+    before = h.server.bot_message_count(lead.id)
+    h.server.send_text(lead, "/report 2026-11-01 2026-12-31")
+    await h.server.wait_for(lambda: h.server.bot_message_count(lead.id) >= before + 2)
+    document, chart = h.server.bot_messages(lead.id)[-2:]
+    assert document["document"]["file_name"] == "activup-2026-11-01-2026-12-31.xlsx"
+    assert "photo" in chart
+    assert "responsables" in (await h.say(referent, "/report"))["text"]

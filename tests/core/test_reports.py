@@ -1,0 +1,140 @@
+"""A known term, and every figure the report states about it."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from openpyxl import load_workbook
+
+from bot.core import schedule
+from bot.core.reports import build_report, pseudonym
+from bot.report_files import summary_csv, workbook
+from storage.models import Attendance, FeedbackAnswer, Mark, SessionKind
+from tests.core.factories import one_session, programme
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+TERM = (datetime(2026, 11, 30, 23, 0, tzinfo=UTC), datetime(2026, 12, 31, 23, 0, tzinfo=UTC))
+
+
+async def _term(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=3)
+    p0, p1, p2 = prog.participant_ids
+    s1 = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    s2 = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 10, 13, tzinfo=UTC), now=clock.now()
+    )
+    cancelled = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 17, 13, tzinfo=UTC), now=clock.now()
+    )
+    outside = await one_session(
+        sessionmaker, prog.group_id, datetime(2027, 1, 7, 13, tzinfo=UTC), now=clock.now()
+    )
+    async with sessionmaker() as session:
+        interview = await schedule.add_session(
+            session,
+            group_id=prog.group_id,
+            kind=SessionKind.INTERVIEW,
+            title="Entretien",
+            starts_at=datetime(2026, 12, 4, 9, tzinfo=UTC),
+            ends_at=datetime(2026, 12, 4, 10, tzinfo=UTC),
+            place=None,
+            now=clock.now(),
+            participant_id=p0,
+        )
+        await schedule.cancel_session(session, cancelled, now=clock.now())
+        marks = [
+            (s1, p0, Mark.PRESENT),
+            (s1, p1, Mark.LATE),
+            (s1, p2, Mark.ABSENT),
+            (s2, p0, Mark.PRESENT),
+            (s2, p1, Mark.EXCUSED),
+            (s2, p2, Mark.ABSENT),
+            (interview.session_id, p0, Mark.PRESENT),
+            (outside, p0, Mark.PRESENT),
+        ]
+        for sid, pid, mark in marks:
+            session.add(
+                Attendance(session_id=sid, participant_id=pid, mark=mark, recorded_at=clock.now())
+            )
+        for pid, score in ((p0, 0), (p1, 2)):
+            session.add(
+                FeedbackAnswer(
+                    session_id=s1,
+                    participant_id=pid,
+                    question="how",
+                    score=score,
+                    scale=4,
+                    answered_at=clock.now(),
+                )
+            )
+        await session.commit()
+    return prog
+
+
+async def test_every_figure_of_a_known_term(sessionmaker, clock):
+    clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+    prog = await _term(sessionmaker, clock)
+    p0, p1, p2 = prog.participant_ids
+    async with sessionmaker() as session:
+        report = await build_report(session, start=TERM[0], end=TERM[1])
+    insertion = next(m for m in report.modules if m.module == "INSERTION SOCIALE")
+    assert (insertion.enrolled, insertion.new, insertion.active) == (3, 3, 2)
+    assert (insertion.sessions_held, insertion.sessions_cancelled) == (3, 1)
+    assert (insertion.hours, insertion.hours_individual, insertion.hours_collective) == (7, 1, 6)
+    assert insertion.attendance_rate == pytest.approx(4 / 6)
+    assert insertion.satisfaction == pytest.approx(66.7)
+    assert report.unique_participants == 2
+    lines = {line.code: line for line in report.participants}
+    assert (
+        lines[pseudonym(p0)].expected,
+        lines[pseudonym(p0)].attended,
+        lines[pseudonym(p0)].hours,
+    ) == (3, 3, 5)
+    assert lines[pseudonym(p1)].rate == 1.0 and lines[pseudonym(p1)].excused == 1
+    assert lines[pseudonym(p2)].rate == 0.0
+    assert all(line.name is None for line in report.participants)
+    others = [m for m in report.modules if m.module != "INSERTION SOCIALE"]
+    assert all(m.sessions_held == 0 and m.hours == 0 for m in others)
+
+    book = load_workbook(io.BytesIO(workbook(report, BRUSSELS)))
+    assert book.sheetnames == [
+        "Résumé",
+        "INSERTION SOCIALE",
+        "BENEVOLAT",
+        "START",
+        "Séances",
+        "Participants",
+    ]
+    summary = book["Résumé"]
+    assert summary.freeze_panes == "A2"
+    row = [c.value for c in summary[2]]
+    assert row == ["INSERTION SOCIALE", 3, 2, 3, 3, 1, 7, 1, 6, pytest.approx(4 / 6), 66.7]
+    sessions = book["Séances"]
+    first = [c.value for c in sessions[2]]
+    assert first[0] == datetime(2026, 12, 3, 14, 0, tzinfo=BRUSSELS).replace(
+        tzinfo=None
+    )  # Brussels
+    assert first[6:11] == [3, 1, 0, 1, 1]  # expected, present, excused, absent, late
+    people = book["Participants"]
+    assert [c.value for c in people[1]][:2] == ["Code", "Module"], "no name column by default"
+    assert "P0 K." not in str([[c.value for c in r] for r in people.iter_rows()])
+
+    text = summary_csv(report).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[1][:9] == ["INSERTION SOCIALE", "3", "2", "3", "3", "1", "7,0", "1,0", "6,0"]
+
+
+async def test_names_appear_only_when_asked(sessionmaker, clock):
+    clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+    await _term(sessionmaker, clock)
+    async with sessionmaker() as session:
+        report = await build_report(session, start=TERM[0], end=TERM[1], with_names=True)
+    book = load_workbook(io.BytesIO(workbook(report, BRUSSELS)))
+    assert [c.value for c in book["Participants"][1]][:2] == ["Code", "Prénom"]
+    assert "P0 K." in str([[c.value for c in r] for r in book["Participants"].iter_rows()])
