@@ -63,6 +63,7 @@ def _run_in_session(settings: Settings, action: Callable[[AsyncSession], Awaitab
         engine = make_engine(settings.database_url)
         try:
             async with unit_of_work(make_sessionmaker(engine)) as session:
+                session.sync_session.info["actor"] = "cli"  # the audit log's "who"
                 result = await action(session)
                 await session.commit()
                 return result
@@ -372,6 +373,36 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
     print(f"report written to {args.out}")
 
 
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
+    from datetime import date, datetime, time
+
+    from sqlalchemy import select
+
+    from storage.models import AuditEntry
+
+    try:
+        since = datetime.combine(date.fromisoformat(args.since), time(0), settings.tz)
+    except ValueError:
+        raise CliError("--since is a date, YYYY-MM-DD") from None
+
+    async def action(session: AsyncSession) -> list[str]:
+        entries = (
+            await session.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.at >= since)
+                .order_by(AuditEntry.at, AuditEntry.id)
+            )
+        ).all()
+        return [
+            f"{e.at.astimezone(settings.tz):%Y-%m-%d %H:%M:%S}  {e.actor:<14} {e.action:<6} "
+            f"{e.target:<20} before={e.before or '-'} after={e.after or '-'}"
+            for e in entries
+        ]
+
+    lines: list[str] = _run_in_session(settings, action)
+    print("\n".join(lines) if lines else "no audited change since then")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="activup", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
@@ -478,6 +509,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--with-names", action="store_true", help="first names (admins only)")
     report.add_argument("--admin", type=int, default=None, help="the admin's Telegram id")
     report.set_defaults(func=cmd_report)
+
+    audit = sub.add_parser("audit", help="print the staff actions that changed data")
+    audit.add_argument("--since", required=True, help="YYYY-MM-DD")
+    audit.set_defaults(func=cmd_audit)
 
     modules = sub.add_parser("modules", help="list modules and groups")
     modules.set_defaults(func=cmd_modules)

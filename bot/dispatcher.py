@@ -32,6 +32,7 @@ from bot.views import (
     reason_label,
     reminder_text,
 )
+from storage.audit import current_actor
 from storage.db import unit_of_work
 from storage.models import (
     DeclineReason,
@@ -86,6 +87,7 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
 
     Serialised per process by a lock: two wake-ups never send in parallel.
     """
+    current_actor.set(None)  # sending is the bot's own work, not a staff action
     state = _state(deps)
     stats = DispatchStats()
     async with state["lock"]:

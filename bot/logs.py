@@ -15,6 +15,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import BotContext
+from storage.audit import current_actor
 
 log = logging.getLogger("bot.updates")
 
@@ -53,7 +54,8 @@ def action_of(update: Update) -> str:
 
 
 async def update_started(update: object, context: BotContext) -> None:
-    """First handler group: note when the update began."""
+    """First handler group: note when the update began; nobody acts yet."""
+    current_actor.set(None)
     context.started_at = time.perf_counter()  # type: ignore[attr-defined]
 
 

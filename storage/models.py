@@ -358,3 +358,22 @@ class FeedbackComment(Base):
     text: Mapped[str | None] = mapped_column(Text, default=None)
     voice_file_id: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """A staff action that changed data: who, when, what, before and after.
+
+    Personal values (names, Telegram ids) are never copied here, only that they changed,
+    so erasing a person leaves nothing of them in the log.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(40))
+    action: Mapped[str] = mapped_column(String(16))
+    target: Mapped[str] = mapped_column(String(60))
+    before: Mapped[str | None] = mapped_column(Text, default=None)
+    after: Mapped[str | None] = mapped_column(Text, default=None)

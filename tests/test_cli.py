@@ -136,3 +136,15 @@ def test_a_team_lead_sets_a_modules_feedback_questions(env, capsys):
     assert "learned,welcome" in out and "5 faces" in out and "30 min" in out
     assert main(["feedback", "questions", "--module", "benevolat", "--set", "a,b,c,d"]) == 2
     assert main(["feedback", "questions", "--module", "benevolat", "--scale", "7"]) == 2
+
+
+def test_the_audit_log_lists_the_operators_changes(env, capsys):
+    main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+    main(["staff", "deactivate", "--telegram-id", "100"])
+    capsys.readouterr()
+    assert main(["audit", "--since", "2000-01-01"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert "cli" in lines[0] and "create" in lines[0] and "staff:1" in lines[0]
+    assert '"active": true' in lines[1] and '"active": false' in lines[1]
+    assert main(["audit", "--since", "yesterday"]) == 2

@@ -18,6 +18,7 @@ from storage.models import (
     AbsencePeriod,
     Attendance,
     AttendanceChange,
+    AuditEntry,
     FeedbackAnswer,
     FeedbackComment,
     Group,
@@ -233,7 +234,7 @@ async def apply_retention(session: AsyncSession, *, now: datetime, months: int) 
     erased = 0
     for participant_id in await inactive_participants(session, now=now, months=months):
         erased += await erase(session, participant_id, now=now)
-    await session.execute(
-        delete(AttendanceChange).where(AttendanceChange.changed_at < now - AUDIT_RETENTION)
-    )
+    for table in (AttendanceChange, AuditEntry):
+        stamp = AttendanceChange.changed_at if table is AttendanceChange else AuditEntry.at
+        await session.execute(delete(table).where(stamp < now - AUDIT_RETENTION))
     return erased

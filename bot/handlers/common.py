@@ -10,6 +10,7 @@ from telegram import Update
 from bot.context import BotContext
 from bot.core.people import ParticipantView, StaffView, active_staff, enrolled_participant
 from bot.i18n import resolve_language, translations
+from storage.audit import current_actor
 from storage.db import unit_of_work
 
 
@@ -36,6 +37,8 @@ async def identify(update: Update, context: BotContext) -> Who | None:
     async with unit_of_work(context.deps.sessionmaker) as session:
         staff = await active_staff(session, user.id)
         participant = None if staff else await enrolled_participant(session, user.id)
+    # Staff actions in this update are audited under this name (storage/audit.py).
+    current_actor.set(f"staff:{staff.id}" if staff else None)
     # For the structured log line of this update (bot/logs.py): a role, never an identity.
     context.role = staff.role.value if staff else "participant" if participant else "unknown"  # type: ignore[attr-defined]
     stored = staff.language if staff else participant.language if participant else None
