@@ -301,6 +301,47 @@ def cmd_feedback_questions(settings: Settings, args: argparse.Namespace) -> None
     print(_run_in_session(settings, action))
 
 
+def cmd_participant_set(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        await organisation.set_participant_facts(
+            session,
+            participant_id=args.id,
+            gender=args.gender,
+            birth_year=args.birth_year,
+            nationality_group=args.nationality_group,
+            now_year=SystemClock().now().year,
+        )
+        return f"participant #{args.id} updated"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_participant_move(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        group = await organisation.move_participant(
+            session, participant_id=args.id, to_group=args.to, now=SystemClock().now()
+        )
+        return f"participant #{args.id} now in {group.name}"
+
+    print(_run_in_session(settings, action))
+
+
+def cmd_group_change(settings: Settings, args: argparse.Namespace) -> None:
+    async def action(session: AsyncSession) -> str:
+        if args.group_command == "rename":
+            group = await organisation.rename_group(session, name=args.name, new_name=args.to)
+            return f"group renamed: {group.name}"
+        if args.group_command == "assign":
+            group = await organisation.assign_referent(
+                session, name=args.name, referent_telegram_id=args.referent
+            )
+            return f"group {group.name}: new referent"
+        group = await organisation.close_group(session, name=args.name, now=SystemClock().now())
+        return f"group {group.name} closed"
+
+    print(_run_in_session(settings, action))
+
+
 def cmd_participant_erase(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
@@ -449,6 +490,17 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--name", required=True)
     create.add_argument("--referent", type=int, required=True, help="referent's Telegram id")
     create.set_defaults(func=cmd_group_create)
+    rename = group_sub.add_parser("rename", help="rename a group")
+    rename.add_argument("--name", required=True)
+    rename.add_argument("--to", required=True)
+    rename.set_defaults(func=cmd_group_change)
+    assign = group_sub.add_parser("assign", help="give a group another referent")
+    assign.add_argument("--name", required=True)
+    assign.add_argument("--referent", type=int, required=True, help="referent's Telegram id")
+    assign.set_defaults(func=cmd_group_change)
+    close = group_sub.add_parser("close", help="close a finished group (members completed)")
+    close.add_argument("--name", required=True)
+    close.set_defaults(func=cmd_group_change)
 
     invite = sub.add_parser("invite", help="invites")
     invite_sub = invite.add_subparsers(dest="invite_command", required=True)
@@ -498,6 +550,18 @@ def build_parser() -> argparse.ArgumentParser:
     who.add_argument("--id", type=int, default=None)
     who.add_argument("--telegram-id", type=int, default=None)
     erase.set_defaults(func=cmd_participant_erase)
+    pset = participant_sub.add_parser(
+        "set", help="optional figures for the funder (entered by staff, never asked by the bot)"
+    )
+    pset.add_argument("--id", type=int, required=True)
+    pset.add_argument("--gender", default=None, help="f, m or x ('' clears)")
+    pset.add_argument("--birth-year", type=int, default=None, help="0 clears")
+    pset.add_argument("--nationality-group", default=None, help="e.g. 'Afrique de l'Est'")
+    pset.set_defaults(func=cmd_participant_set)
+    move = participant_sub.add_parser("move", help="move a participant to another group")
+    move.add_argument("--id", type=int, required=True)
+    move.add_argument("--to", required=True, help="the target group")
+    move.set_defaults(func=cmd_participant_move)
     retention = sub.add_parser("retention", help="anonymise the inactive now (runs nightly)")
     retention.set_defaults(func=cmd_retention)
 

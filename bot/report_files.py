@@ -32,6 +32,8 @@ SUMMARY_HEADERS = (
     "dont collectives",
     "Taux de présence",
     "Satisfaction moyenne (%)",
+    "Terminé",
+    "Abandon",
 )
 
 
@@ -52,6 +54,8 @@ def _summary_row(summary: ModuleSummary) -> list[Any]:
         round(summary.hours_collective, 2),
         summary.attendance_rate,
         summary.satisfaction,
+        summary.completed,
+        summary.dropped_out,
     ]
 
 
@@ -155,6 +159,11 @@ def workbook(report: Report, tz: ZoneInfo) -> bytes:
             for p in report.participants
         ],
     )
+    labels = {"gender": "Genre", "age_band": "Tranche d'âge", "nationality_group": "Nationalité"}
+    amif_rows: list[list[Any]] = [["Participants uniques", "", report.unique_participants]]
+    for breakdown in report.breakdowns:
+        amif_rows += [[labels[breakdown.dimension], k, v] for k, v in breakdown.counts.items()]
+    _sheet(book, "AMIF", ("Indicateur", "Valeur", "Participants"), amif_rows)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()

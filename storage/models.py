@@ -144,6 +144,10 @@ class Participant(Base):
     voice_only: Mapped[bool] = mapped_column(Boolean, default=False)
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    # Optional, entered by staff for the funder's breakdowns; the bot never asks.
+    gender: Mapped[str | None] = mapped_column(String(8), default=None)
+    birth_year: Mapped[int | None] = mapped_column(Integer, default=None)
+    nationality_group: Mapped[str | None] = mapped_column(String(40), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 

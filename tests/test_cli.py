@@ -148,3 +148,18 @@ def test_the_audit_log_lists_the_operators_changes(env, capsys):
     assert "cli" in lines[0] and "create" in lines[0] and "staff:1" in lines[0]
     assert '"active": true' in lines[1] and '"active": false' in lines[1]
     assert main(["audit", "--since", "yesterday"]) == 2
+
+
+def test_team_leads_manage_groups_from_the_command_line(env, capsys):
+    main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+    main(["staff", "add", "--telegram-id", "101", "--name", "Karim B.", "--role", "referent"])
+    main(["group", "create", "--module", "start", "--name", "A", "--referent", "100"])
+    assert main(["group", "rename", "--name", "A", "--to", "START lundi"]) == 0
+    assert main(["group", "assign", "--name", "START lundi", "--referent", "101"]) == 0
+    assert main(["group", "close", "--name", "START lundi"]) == 0
+    assert main(["group", "close", "--name", "START lundi"]) == 2
+    assert main(["invite", "create", "--group", "START lundi", "--name", "Amina K."]) == 2
+    assert main(["participant", "set", "--id", "99", "--gender", "f"]) == 2
+    capsys.readouterr()
+    main(["modules"])
+    assert "START lundi" not in capsys.readouterr().out, "a closed group is no longer listed"

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, Membership, Module, Role, Staff
+from storage.models import Group, Membership, Module, Participant, ParticipantStatus, Role, Staff
 
 
 class OrganisationError(Exception):
@@ -179,3 +179,102 @@ async def set_active(session: AsyncSession, *, telegram_user_id: int, active: bo
     staff = await _staff_by_telegram(session, telegram_user_id)
     staff.active = active
     return staff
+
+
+GENDERS = ("f", "m", "x")
+
+
+async def set_participant_facts(
+    session: AsyncSession,
+    *,
+    participant_id: int,
+    gender: str | None,
+    birth_year: int | None,
+    nationality_group: str | None,
+    now_year: int,
+) -> None:
+    """The optional figures the funder breaks down by; "" clears a field."""
+    person = await session.get(Participant, participant_id)
+    if person is None or person.status == ParticipantStatus.ERASED:
+        raise OrganisationError(f"no participant #{participant_id}")
+    if gender is not None:
+        if gender not in (*GENDERS, ""):
+            raise OrganisationError(f"gender is one of {', '.join(GENDERS)} (or empty)")
+        person.gender = gender or None
+    if birth_year is not None:
+        if birth_year and not now_year - 110 <= birth_year <= now_year - 14:
+            raise OrganisationError("birth year out of range")
+        person.birth_year = birth_year or None
+    if nationality_group is not None:
+        person.nationality_group = " ".join(nationality_group.split())[:40] or None
+
+
+async def move_participant(
+    session: AsyncSession, *, participant_id: int, to_group: str, now: datetime
+) -> Group:
+    """Leave the current groups of the target's module and join the target group."""
+    target = await find_group(session, to_group)
+    if target.closed_at is not None:
+        raise OrganisationError(f"group {target.name!r} is closed")
+    memberships = (
+        await session.scalars(
+            select(Membership)
+            .join(Group, Group.id == Membership.group_id)
+            .where(
+                Membership.participant_id == participant_id,
+                Membership.left_at.is_(None),
+                Group.module_id == target.module_id,
+            )
+        )
+    ).all()
+    if not memberships and await session.get(Group, target.id) is None:
+        raise OrganisationError("no such group")
+    for membership in memberships:
+        if membership.group_id != target.id:
+            membership.left_at = now
+    if not any(m.group_id == target.id for m in memberships):
+        existing = await session.scalar(
+            select(Membership).where(
+                Membership.group_id == target.id, Membership.participant_id == participant_id
+            )
+        )
+        if existing is None:
+            session.add(
+                Membership(group_id=target.id, participant_id=participant_id, joined_at=now)
+            )
+        else:
+            existing.left_at = None
+    return target
+
+
+async def close_group(session: AsyncSession, *, name: str, now: datetime) -> Group:
+    """A finished cohort: its members completed the module; no new invites or sessions."""
+    group = await find_group(session, name)
+    if group.closed_at is not None:
+        raise OrganisationError(f"group {group.name!r} is already closed")
+    group.closed_at = now
+    return group
+
+
+async def rename_group(session: AsyncSession, *, name: str, new_name: str) -> Group:
+    group = await find_group(session, name)
+    cleaned = " ".join(new_name.split())
+    if not cleaned or len(cleaned) > 80:
+        raise OrganisationError("the group name must have 1 to 80 characters")
+    try:
+        await find_group(session, cleaned)
+    except OrganisationError:
+        group.name = cleaned
+        return group
+    raise OrganisationError(f"a group named {cleaned!r} exists already")
+
+
+async def assign_referent(session: AsyncSession, *, name: str, referent_telegram_id: int) -> Group:
+    group = await find_group(session, name)
+    referent = await session.scalar(
+        select(Staff).where(Staff.telegram_user_id == referent_telegram_id, Staff.active.is_(True))
+    )
+    if referent is None:
+        raise OrganisationError(f"no active staff member with Telegram id {referent_telegram_id}")
+    group.referent_id = referent.id
+    return group

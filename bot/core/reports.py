@@ -82,6 +82,8 @@ class ModuleSummary:
     hours: float = 0.0
     hours_individual: float = 0.0
     hours_collective: float = 0.0
+    completed: int = 0  # members of a group closed in the period
+    dropped_out: int = 0  # left a group in the period, the group still open
     present: int = 0
     counted: int = 0
     satisfaction_values: list[float] = field(default_factory=list)
@@ -97,12 +99,21 @@ class ModuleSummary:
 
 
 @dataclass
+class Breakdown:
+    """Unique participants by a recorded fact; facts nobody recorded are left out."""
+
+    dimension: str  # "gender", "age_band", "nationality_group"
+    counts: dict[str, int]
+
+
+@dataclass
 class Report:
     start: datetime
     end: datetime
     modules: list[ModuleSummary]
     sessions: list[SessionLine]
     participants: list[ParticipantLine]
+    breakdowns: list[Breakdown] = field(default_factory=list)
 
     @property
     def unique_participants(self) -> int:
@@ -190,10 +201,10 @@ async def build_report(
         line.satisfaction = round(100 * sum(values) / len(values), 1) if values else None
         summary.satisfaction_values.extend(values)
         sessions.append(line)
-    # Enrolment figures per module, from memberships.
-    for module_id, joined_at in (
+    # Enrolment, completion and drop-out per module, from memberships.
+    for module_id, joined_at, left_at, closed_at in (
         await session.execute(
-            select(Group.module_id, Membership.joined_at).join(
+            select(Group.module_id, Membership.joined_at, Membership.left_at, Group.closed_at).join(
                 Group, Group.id == Membership.group_id
             )
         )
@@ -202,13 +213,45 @@ async def build_report(
             summaries[module_id].enrolled += 1
             if joined_at >= start:
                 summaries[module_id].new += 1
+        if left_at is not None and start <= left_at < end:
+            summaries[module_id].dropped_out += 1
+        elif left_at is None and closed_at is not None and start <= closed_at < end:
+            summaries[module_id].completed += 1
     for (_participant_id, module_id), entry in per_person.items():
         if entry.attended:
             summaries[module_id].active += 1
+    attended = {pid for (pid, _module), entry in per_person.items() if entry.attended}
     return Report(
         start,
         end,
         list(summaries.values()),
         sessions,
         sorted(per_person.values(), key=lambda e: (e.module, e.code)),
+        _breakdowns([people[pid] for pid in sorted(attended) if pid in people], end.year),
     )
+
+
+def age_band(birth_year: int, year: int) -> str:
+    age = year - birth_year
+    for low, high in ((18, 24), (25, 34), (35, 44), (45, 54), (55, 64)):
+        if low <= age <= high:
+            return f"{low}-{high}"
+    return "<18" if age < 18 else "65+"
+
+
+def _breakdowns(people: list[Participant], year: int) -> list[Breakdown]:
+    facts = {
+        "gender": [p.gender for p in people],
+        "age_band": [age_band(p.birth_year, year) if p.birth_year else None for p in people],
+        "nationality_group": [p.nationality_group for p in people],
+    }
+    out = []
+    for dimension, values in facts.items():
+        recorded = [v for v in values if v]
+        if recorded:
+            counts: dict[str, int] = defaultdict(int)
+            for value in recorded:
+                counts[value] += 1
+            counts["(non renseigné)"] = len(values) - len(recorded)
+            out.append(Breakdown(dimension, dict(sorted(counts.items()))))
+    return out

@@ -110,11 +110,13 @@ async def test_every_figure_of_a_known_term(sessionmaker, clock):
         "START",
         "Séances",
         "Participants",
+        "AMIF",
     ]
     summary = book["Résumé"]
     assert summary.freeze_panes == "A2"
+    assert [c.value for c in summary[1]][-2:] == ["Terminé", "Abandon"]
     row = [c.value for c in summary[2]]
-    assert row == ["INSERTION SOCIALE", 3, 2, 3, 3, 1, 7, 1, 6, pytest.approx(4 / 6), 66.7]
+    assert row == ["INSERTION SOCIALE", 3, 2, 3, 3, 1, 7, 1, 6, pytest.approx(4 / 6), 66.7, 0, 0]
     sessions = book["Séances"]
     first = [c.value for c in sessions[2]]
     assert first[0] == datetime(2026, 12, 3, 14, 0, tzinfo=BRUSSELS).replace(
@@ -138,3 +140,43 @@ async def test_names_appear_only_when_asked(sessionmaker, clock):
     book = load_workbook(io.BytesIO(workbook(report, BRUSSELS)))
     assert [c.value for c in book["Participants"][1]][:2] == ["Code", "Prénom"]
     assert "P0 K." in str([[c.value for c in r] for r in book["Participants"].iter_rows()])
+
+
+async def test_funder_breakdowns_count_only_what_staff_recorded(sessionmaker, clock):
+    from bot.core import organisation
+
+    clock.set(datetime(2026, 11, 30, 23, 30, tzinfo=UTC))
+    prog = await _term(sessionmaker, clock)
+    p0, _p1, p2 = prog.participant_ids
+    async with sessionmaker() as session:
+        await organisation.set_participant_facts(
+            session,
+            participant_id=p0,
+            gender="f",
+            birth_year=1990,
+            nationality_group=None,
+            now_year=2026,
+        )
+        await organisation.create_group(
+            session,
+            module="insertion",
+            name="FLE mardi",
+            referent_telegram_id=100,
+            now=clock.now(),
+        )
+        await organisation.move_participant(
+            session, participant_id=p2, to_group="FLE mardi", now=clock.now()
+        )
+        await session.commit()
+    async with sessionmaker() as session:
+        report = await build_report(session, start=TERM[0], end=TERM[1])
+    breakdowns = {b.dimension: b.counts for b in report.breakdowns}
+    assert breakdowns == {
+        "gender": {"(non renseigné)": 1, "f": 1},
+        "age_band": {"(non renseigné)": 1, "35-44": 1},
+    }, "two participants attended; nationality was recorded for nobody, so it is left out"
+    insertion = next(m for m in report.modules if m.module == "INSERTION SOCIALE")
+    assert insertion.dropped_out == 1
+    book = load_workbook(io.BytesIO(workbook(report, BRUSSELS)))
+    amif = [[c.value for c in r] for r in book["AMIF"].iter_rows(min_row=2)]
+    assert ["Genre", "f", 1] in amif and not any(r[0] == "Nationalité" for r in amif)
