@@ -29,6 +29,7 @@ from bot.core import outbox
 from bot.core import privacy as privacy_rules
 from bot.core.people import active_staff_members
 from bot.handlers import (
+    admin,
     attendance,
     calendar_upload,
     enrolment,
@@ -94,6 +95,8 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(privacy.HANDLERS)
     # Team leads: /report.
     application.add_handlers(report.HANDLERS)
+    # Admins: /staff; team leads: /group (roles checked on every call).
+    application.add_handlers(admin.HANDLERS)
     # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.

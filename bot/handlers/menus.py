@@ -37,6 +37,7 @@ def staff_commands(t: NullTranslations) -> list[BotCommand]:
         BotCommand("sessions", _("Les prochaines séances")),
         BotCommand("past", _("Corriger une séance passée")),
         BotCommand("feedback", _("Les avis des participants")),
+        BotCommand("report", _("Le rapport pour le financeur")),
         BotCommand("absence", _("Noter une absence prévue")),
         BotCommand("language", _("Changer de langue")),
         BotCommand("help", _("Aide")),
