@@ -163,3 +163,17 @@ def test_team_leads_manage_groups_from_the_command_line(env, capsys):
     capsys.readouterr()
     main(["modules"])
     assert "START lundi" not in capsys.readouterr().out, "a closed group is no longer listed"
+
+
+def test_a_report_is_written_and_names_need_an_admin(env, capsys, tmp_path):
+    main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+    main(["staff", "add", "--telegram-id", "900", "--name", "Admin", "--role", "admin"])
+    out = tmp_path / "report.xlsx"
+    argv = ["report", "--from", "2026-09-01", "--to", "2026-12-31", "--out", str(out)]
+    assert main(argv) == 0 and out.read_bytes().startswith(b"PK")
+    assert main([*argv, "--with-names"]) == 2
+    assert main([*argv, "--with-names", "--admin", "100"]) == 2, "a referent is not an admin"
+    assert main([*argv, "--with-names", "--admin", "900"]) == 0
+    csv_out = tmp_path / "report.csv"
+    assert main([*argv[:-2], "--out", str(csv_out), "--format", "csv"]) == 0
+    assert csv_out.read_bytes().startswith("\ufeffModule;".encode())

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, inspect, select, text
 
 from bot.core import privacy
+from bot.core.reports import build_report
 from storage.models import Attendance, FeedbackAnswer, Mark, Participant, Rsvp, RsvpAnswer
 from tests.core.factories import one_session, programme
 from tests.e2e.harness import Harness
@@ -84,6 +85,17 @@ async def test_after_forget_and_confirmation_no_table_holds_the_name_or_telegram
     h = harness
     prog, _sid, referent, amina = await _with_records(h)
     assert "P0 K." in await _all_cells(h) and "1000" in await _all_cells(h)
+
+    async def report_totals() -> list[tuple[object, ...]]:
+        async with h.deps.sessionmaker() as session:
+            report = await build_report(
+                session, start=START - timedelta(days=1), end=START + timedelta(days=1)
+            )
+        return [
+            (m.module, m.active, m.hours, m.attendance_rate, m.satisfaction) for m in report.modules
+        ] + [(report.unique_participants,)]
+
+    before_report = await report_totals()
     async with h.deps.sessionmaker() as session:
         totals = (
             await session.scalar(select(func.count(Attendance.id))),
@@ -112,6 +124,7 @@ async def test_after_forget_and_confirmation_no_table_holds_the_name_or_telegram
         ) == totals, "the anonymous figures stay"
         person = await session.get(Participant, prog.participant_ids[0])
         assert person is not None and person.telegram_user_id is None
+    assert await report_totals() == before_report, "the report's figures do not change"
     reply = await h.say(amina, "/next")
     assert "invitation" in reply["text"], "an erased person is a stranger to the bot"
 
