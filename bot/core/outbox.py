@@ -27,6 +27,7 @@ from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
 from bot.core.schedule import ChangeKind, SessionChange, expected_participants
 from storage.models import (
     AbsencePeriod,
+    Group,
     Membership,
     Module,
     OutboxKind,
@@ -565,10 +566,13 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
         return Verdict.SKIP
     if row.participant_id is None:
         member = await session.scalar(
-            select(Membership.id).where(
+            select(Membership.id)
+            .join(Group, Group.id == Membership.group_id)
+            .where(
                 Membership.group_id == row.group_id,
                 Membership.participant_id == participant.id,
                 Membership.left_at.is_(None),
+                Group.closed_at.is_(None),  # a closed group's sessions remind nobody
             )
         )
         if member is None:

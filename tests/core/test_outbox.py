@@ -234,3 +234,26 @@ async def test_a_message_waiting_for_a_retry_holds_back_that_persons_later_ones(
     async with sessionmaker() as session:
         again = await outbox.claim_next(session, now=later, instance_id="a")
     assert again is not None and again.id == first.id
+
+
+async def test_a_closed_groups_sessions_remind_nobody(sessionmaker, clock):
+    from bot.core import organisation
+
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    async with sessionmaker() as session:
+        await organisation.close_group(session, name="FLE lundi", now=clock.now())
+        await session.commit()
+    at = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+    verdicts = []
+    while True:
+        async with sessionmaker() as session:
+            row = await outbox.claim_next(session, now=at, instance_id="a")
+            if row is None:
+                break
+            verdicts.append(await outbox.verdict_for(session, row, now=at))
+            await outbox.finish(session, row.id, OutboxStatus.SKIPPED, now=at)
+    assert verdicts == [Verdict.SKIP, Verdict.SKIP]
