@@ -81,6 +81,7 @@ def build_application(deps: Deps) -> BotApplication:
         application.add_handler(absence.conversation())
     # Participants: enrolment, answers to reminders, /next.
     application.add_handlers(enrolment.HANDLERS)
+    application.add_handlers(invite.IN_PERSON_HANDLERS)
     application.add_handlers(rsvp.HANDLERS)
     # Staff: /sessions and its buttons.
     application.add_handlers(sessions.HANDLERS)

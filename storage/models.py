@@ -140,6 +140,11 @@ class Participant(Base):
     status: Mapped[str] = mapped_column(String(16), default=ParticipantStatus.ACTIVE)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     consent_version: Mapped[str | None] = mapped_column(String(16), default=None)
+    consent_method: Mapped[str | None] = mapped_column(String(16), default=None)
+    consent_language: Mapped[str | None] = mapped_column(String(16), default=None)
+    consent_explained_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id"), default=None
+    )
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     voice_only: Mapped[bool] = mapped_column(Boolean, default=False)
     erasure_requested_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
@@ -176,6 +181,10 @@ class Invite(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"), default=None)
+    # Consent explained in person by a referent, in a language, before the link is opened.
+    explained_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    explained_language: Mapped[str | None] = mapped_column(String(16), default=None)
+    explained_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class Session(Base):
@@ -381,3 +390,17 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(60))
     before: Mapped[str | None] = mapped_column(Text, default=None)
     after: Mapped[str | None] = mapped_column(Text, default=None)
+
+
+class VoiceNotice(Base):
+    """The consent screen or /help recorded by staff as a voice message, per language."""
+
+    __tablename__ = "voice_notices"
+    __table_args__ = (UniqueConstraint("kind", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "consent" or "help"
+    language: Mapped[str] = mapped_column(String(16))
+    file_id: Mapped[str] = mapped_column(String(200))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import IntEnum
 
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -15,14 +15,16 @@ from telegram.ext import (
 
 from bot import callback_data
 from bot.context import BotContext
-from bot.core import enrolment, organisation
+from bot.core import enrolment, notices, organisation
 from bot.handlers.common import answer, identify, staff_only
-from bot.i18n import format_date
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, format_date
 from bot.keyboards import group_picker
 from bot.qr import deep_link, qr_png
 from storage.db import unit_of_work
 
 GROUP = "invg"
+IN_PERSON = "inp"
+IN_PERSON_LANGUAGE = "inl"
 GROUP_KEY = "invite_group_id"
 
 
@@ -127,8 +129,79 @@ async def name_typed(update: Update, context: BotContext) -> int:
     await message.reply_photo(
         qr_png(link),
         caption=_("📱 %(name)s : scannez ce code pour vous inscrire à ACTIV'UP.") % values,
+        reply_markup=InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        _("🤝 J'ai expliqué en personne"),
+                        callback_data=callback_data.encode(IN_PERSON, created.info.invite_id),
+                    )
+                ]
+            ]
+        ),
     )
     return ConversationHandler.END
+
+
+async def in_person_tapped(update: Update, context: BotContext) -> None:
+    """The referent explained the notice beside the participant: in which language?"""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None:
+        return
+    values = callback_data.decode_ints(query.data, IN_PERSON, 1)
+    if values is None:
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        return
+    buttons = [
+        InlineKeyboardButton(
+            lang.native_name,
+            callback_data=callback_data.encode(IN_PERSON_LANGUAGE, values[0], lang.code),
+        )
+        for lang in LANGUAGES
+    ]
+    await query.answer()
+    await query.edit_message_reply_markup(
+        InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+    )
+
+
+async def in_person_language(update: Update, context: BotContext) -> None:
+    """Recorded on the invite; the participant's consent then keeps it (who, language, date)."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or who.staff is None:
+        return
+    _ = who.t.gettext
+    fields = callback_data.decode(query.data, IN_PERSON_LANGUAGE, 2)
+    if fields is None or not fields[0].isdigit() or fields[1] not in LANGUAGE_NAMES:
+        await answer(update, _("⚠️ Ce bouton n'est plus valable."))
+        return
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        done = await notices.explained_in_person(
+            session,
+            invite_id=int(fields[0]),
+            staff_id=who.staff.id,
+            language=fields[1],
+            now=context.deps.clock.now(),
+        )
+        if done:
+            await session.commit()
+    if not done:
+        await answer(update, _("⛔ Action non autorisée."))
+        return
+    await query.answer(
+        _("✅ Noté : expliqué en personne, en %(language)s.")
+        % {"language": LANGUAGE_NAMES[fields[1]]},
+        show_alert=True,
+    )
+    await query.edit_message_reply_markup(None)
+
+
+IN_PERSON_HANDLERS = [
+    CallbackQueryHandler(in_person_tapped, pattern=callback_data.pattern(IN_PERSON)),
+    CallbackQueryHandler(in_person_language, pattern=callback_data.pattern(IN_PERSON_LANGUAGE)),
+]
 
 
 async def cancel(update: Update, context: BotContext) -> int:

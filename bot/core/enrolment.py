@@ -202,6 +202,11 @@ async def accept_invite(
     else:
         membership.left_at = None
     invite.participant_id = participant.id
+    # The record keeps how consent was given: alone on the phone, or explained in person
+    # by a referent (who, in which language); with the notice's version and the date.
+    participant.consent_method = "in_person" if invite.explained_by_id else "self"
+    participant.consent_explained_by_id = invite.explained_by_id
+    participant.consent_language = invite.explained_language or language
     return Enrolled(participant.id, participant.first_name, checked.group_name, already_known)
 
 

@@ -102,6 +102,8 @@ async def everything_about(session: AsyncSession, participant_id: int) -> dict[s
             "status": person.status,
             "consent_at": _iso(person.consent_at),
             "consent_version": person.consent_version,
+            "consent_method": person.consent_method,
+            "consent_language": person.consent_language,
             "reminders_as_voice": person.voice_only,
             "enrolled_at": _iso(person.created_at),
         },

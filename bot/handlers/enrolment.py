@@ -12,8 +12,9 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import callback_data
 from bot.context import BotContext
-from bot.core import enrolment
+from bot.core import enrolment, notices
 from bot.core.enrolment import InviteProblem
+from bot.core.notices import NoticeKind
 from bot.handlers.common import Who, answer, answer_unknown, identify
 from bot.handlers.menus import set_chat_menu
 from bot.i18n import LANGUAGE_CODES, LANGUAGE_NAMES, isolate, picker_order, rtl_line, translations
@@ -138,6 +139,11 @@ async def language_chosen(update: Update, context: BotContext) -> None:
             consent_text(t, await _invite_name(context, who), language),
             reply_markup=consent_buttons(t),
         )
+        async with unit_of_work(context.deps.sessionmaker) as session:
+            voice = await notices.voice_for(session, NoticeKind.CONSENT, language)
+        if voice is not None and update.effective_chat is not None:
+            # For who cannot read: the same notice, spoken, recorded by the team.
+            await update.get_bot().send_voice(update.effective_chat.id, voice)
         return
     if who.participant is None and who.staff is None:
         await answer(

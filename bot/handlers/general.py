@@ -6,7 +6,8 @@ from telegram import Update
 from telegram.ext import CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
-from bot.core import enrolment
+from bot.core import enrolment, notices
+from bot.core.notices import NoticeKind
 from bot.handlers.common import answer, answer_unknown, identify
 from bot.handlers.feedback import take_comment
 from bot.handlers.voice_notes import take_staff_voice
@@ -52,6 +53,10 @@ async def help_command(update: Update, context: BotContext) -> None:
         await answer_unknown(update, who)
         return
     await answer(update, rtl_line(text, who.language))
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        voice = await notices.voice_for(session, NoticeKind.HELP, who.language)
+    if voice is not None and update.effective_chat is not None:
+        await update.get_bot().send_voice(update.effective_chat.id, voice)
 
 
 async def language_command(update: Update, context: BotContext) -> None:

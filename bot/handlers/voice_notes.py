@@ -8,16 +8,18 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import callback_data
 from bot.context import BotContext
-from bot.core import schedule
+from bot.core import notices, schedule
+from bot.core.notices import NoticeKind
 from bot.handlers.common import Who, answer, answer_unknown, identify, staff_only
 from bot.handlers.sessions import load_manageable
-from bot.i18n import rtl_line
+from bot.i18n import LANGUAGE_CODES, rtl_line
 from storage.db import unit_of_work
 from storage.models import Participant, Session
 
 RECORD = "svr"
 SCOPE = "svs"
 WAITING_KEY = "voice_for_session"
+NOTICE_KEY = "voice_for_notice"
 FILE_KEY = "voice_file_id"
 
 
@@ -39,11 +41,48 @@ async def record_tapped(update: Update, context: BotContext) -> None:
     )
 
 
+async def record_command(update: Update, context: BotContext) -> None:
+    """/record consent LANG or /record help LANG: the next voice message becomes that notice."""
+    who = await staff_only(update, context)
+    if who is None or who.staff is None or context.user_data is None:
+        return
+    _ = who.t.gettext
+    args = context.args or []
+    if (
+        len(args) != 2
+        or args[0] not in {k.value for k in NoticeKind}
+        or args[1] not in LANGUAGE_CODES
+    ):
+        await answer(
+            update,
+            _("Utilisation : /record consent LANGUE ou /record help LANGUE\nLANGUES : %(codes)s")
+            % {"codes": ", ".join(sorted(LANGUAGE_CODES))},
+        )
+        return
+    context.user_data[NOTICE_KEY] = (args[0], args[1])
+    context.user_data.pop(WAITING_KEY, None)
+    await answer(update, _("🎤 Envoyez maintenant le message vocal."))
+
+
 async def take_staff_voice(update: Update, context: BotContext, who: Who) -> bool:
-    """A voice message from staff after "🎤": ask whether it is for one session or the series."""
+    """A voice message from staff after "🎤" or /record: store it where it was asked for."""
     message = update.effective_message
     if who.staff is None or context.user_data is None or message is None or message.voice is None:
         return False
+    notice = context.user_data.pop(NOTICE_KEY, None)
+    if notice is not None:
+        async with unit_of_work(context.deps.sessionmaker) as session:
+            await notices.record_voice(
+                session,
+                kind=NoticeKind(notice[0]),
+                language=notice[1],
+                file_id=message.voice.file_id,
+                staff_id=who.staff.id,
+                now=context.deps.clock.now(),
+            )
+            await session.commit()
+        await answer(update, who.t.gettext("🎤 Enregistré."))
+        return True
     session_id = context.user_data.get(WAITING_KEY)
     if session_id is None:
         return False
@@ -137,6 +176,7 @@ async def voice_command(update: Update, context: BotContext) -> None:
 
 HANDLERS = [
     CommandHandler("voice", voice_command),
+    CommandHandler("record", record_command),
     CallbackQueryHandler(record_tapped, pattern=callback_data.pattern(RECORD)),
     CallbackQueryHandler(scope_chosen, pattern=callback_data.pattern(SCOPE)),
 ]

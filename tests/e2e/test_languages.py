@@ -71,3 +71,46 @@ async def test_enrolling_in_tigrinya_then_reminder_cancellation_and_question(har
     await h.dispatch()
     question = h.last(selam)["text"]
     assert question.startswith("💬") and t.gettext("Comment c'était aujourd'hui ?") in question
+
+
+async def test_consent_explained_in_person_and_spoken_notices(harness: Harness):
+    h = harness
+    await _referent_with_group(h)
+    referent = h.server.user(100, "Sophie", language_code="fr")
+    await h.say(referent, "/record consent ti")
+    h.server.send_voice(referent, duration=20)
+    await h.server.wait_until_idle(application=h.app)
+    assert "Enregistré" in h.last(referent)["text"]
+    await h.say(referent, "/record help fr")
+    h.server.send_voice(referent, duration=15)
+    await h.server.wait_until_idle(application=h.app)
+
+    token = await _invite_link(h, "Selam T.")
+    qr = h.server.bot_messages(100)[-1]
+    await h.tap(referent, qr, "🤝 J'ai expliqué en personne")
+    await h.tap(referent, h.server.message(100, qr["message_id"]), "ትግርኛ")
+    assert "expliqué en personne" in list(h.server.callback_answers.values())[-1]["text"]
+
+    selam = h.server.user(555, "Selam", language_code=None)
+    picker = await h.say(selam, f"/start {token}")
+    await h.tap(selam, picker, "🇪🇷 ትግርኛ")
+    assert "voice" in h.last(selam), "the consent notice, spoken, after the text"
+    consent = h.server.message(selam.id, picker["message_id"])
+    await h.tap(selam, consent, consent["reply_markup"]["inline_keyboard"][0][0]["text"])
+    async with h.deps.sessionmaker() as session:
+        person = (
+            await session.scalars(select(Participant).where(Participant.telegram_user_id == 555))
+        ).one()
+    assert (person.consent_method, person.consent_language) == ("in_person", "ti")
+    assert person.consent_explained_by_id is not None and person.consent_version
+
+    karim = h.server.user(777, "Karim", language_code="fr")
+    token = await _invite_link(h, "Karim B.")
+    picker = await h.say(karim, f"/start {token}")
+    await h.tap(karim, picker, "🇫🇷 Français")
+    assert "voice" not in h.last(karim), "no recording in French: text only"
+    await h.tap(karim, h.last(karim), "✅ J'accepte")
+    before = h.server.bot_message_count(karim.id)
+    h.server.send_text(karim, "/help")
+    await h.server.wait_for(lambda: h.server.bot_message_count(karim.id) >= before + 2)
+    assert "voice" in h.last(karim), "/help spoken in French, recorded by the team"
