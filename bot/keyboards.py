@@ -58,3 +58,10 @@ def group_picker(groups: Sequence[GroupView], prefix: str) -> InlineKeyboardMark
             for group in groups
         ]
     )
+
+
+def one_per_row(choices: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """Big buttons, one per row: (label, callback data) pairs already encoded."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label[:64], callback_data=data)] for label, data in choices]
+    )

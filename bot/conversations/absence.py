@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from enum import IntEnum
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -20,6 +20,7 @@ from bot.core import attendance
 from bot.core.timeparse import parse_until
 from bot.handlers.common import answer, identify, staff_only
 from bot.i18n import format_date, isolate
+from bot.keyboards import one_per_row
 from storage.db import unit_of_work
 from storage.models import AbsenceReason
 
@@ -50,12 +51,7 @@ async def start(update: Update, context: BotContext) -> int:
     if not people:
         await answer(update, who.t.gettext("Personne dans vos groupes pour le moment."))
         return ConversationHandler.END
-    markup = InlineKeyboardMarkup(
-        [
-            [InlineKeyboardButton(p.first_name, callback_data=callback_data.encode(PERSON, p.id))]
-            for p in people[:60]
-        ]
-    )
+    markup = one_per_row([(p.first_name, callback_data.encode(PERSON, p.id)) for p in people[:60]])
     await update.get_bot().send_message(
         update.effective_chat.id, who.t.gettext("🗓 Qui sera absent ?"), reply_markup=markup
     )
@@ -79,14 +75,9 @@ async def person_chosen(update: Update, context: BotContext) -> int:
         AbsenceReason.CHILDCARE: _("garde d'enfants"),
         AbsenceReason.APPOINTMENT: _("rendez-vous"),
     }
-    markup = InlineKeyboardMarkup(
+    markup = one_per_row(
         [
-            [
-                InlineKeyboardButton(
-                    f"{REASON_EMOJI[reason]} {label}",
-                    callback_data=callback_data.encode(REASON, reason),
-                )
-            ]
+            (f"{REASON_EMOJI[reason]} {label}", callback_data.encode(REASON, reason))
             for reason, label in labels.items()
         ]
     )

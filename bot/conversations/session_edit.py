@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -23,7 +23,7 @@ from bot.dispatcher import wake
 from bot.handlers.common import answer, identify, staff_only
 from bot.handlers.sessions import ADD, MOVE, load_manageable
 from bot.i18n import format_day, format_time
-from bot.keyboards import group_picker
+from bot.keyboards import group_picker, one_per_row
 from bot.views import KIND_EMOJI
 from storage.db import unit_of_work
 from storage.models import SessionKind
@@ -145,14 +145,9 @@ async def add_group(update: Update, context: BotContext) -> int:
         SessionKind.TRAINING: _("formation"),
         SessionKind.INTERVIEW: _("entretien individuel"),
     }
-    markup = InlineKeyboardMarkup(
+    markup = one_per_row(
         [
-            [
-                InlineKeyboardButton(
-                    f"{KIND_EMOJI[kind]} {label}",
-                    callback_data=callback_data.encode(ADD_KIND, kind),
-                )
-            ]
+            (f"{KIND_EMOJI[kind]} {label}", callback_data.encode(ADD_KIND, kind))
             for kind, label in labels.items()
         ]
     )
@@ -176,15 +171,8 @@ async def add_kind(update: Update, context: BotContext) -> int:
     if fields[0] == SessionKind.INTERVIEW:
         async with unit_of_work(context.deps.sessionmaker) as session:
             members = await schedule.members_of(session, draft.get("group", -1))
-        markup = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        p.first_name, callback_data=callback_data.encode(ADD_PERSON, p.id)
-                    )
-                ]
-                for p in members[:60]
-            ]
+        markup = one_per_row(
+            [(p.first_name, callback_data.encode(ADD_PERSON, p.id)) for p in members[:60]]
         )
         await query.edit_message_text(who.t.gettext("💬 Avec qui ?"), reply_markup=markup)
         return State.ADD_PERSON

@@ -264,3 +264,28 @@ async def test_a_deactivated_referent_is_refused_at_once(harness: Harness):
     assert "réservée à l'équipe" in list(h.server.callback_answers.values())[-1]["text"]
     assert await _marks(h, sid) == {}
     assert "réservée à l'équipe" in (await h.say(referent, "/today"))["text"]
+
+
+async def test_an_absence_period_pauses_reminders_and_prefills_the_sheet(harness: Harness):
+    h = harness
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=2)
+    sid = await one_session(h.deps.sessionmaker, prog.group_id, START, now=h.clock.now())
+    async with h.deps.sessionmaker() as session:
+        from bot.core import outbox
+
+        await outbox.plan_session(session, sid, now=h.clock.now(), tz=h.deps.settings.tz)
+        await session.commit()
+    referent = h.server.user(prog.referent_telegram_id, "Sophie", language_code="fr")
+    amina, karim = (h.server.user(1000 + i, f"P{i}", language_code="fr") for i in range(2))
+    await h.say(referent, "/absence")
+    await h.tap(referent, h.last(referent), "P0 K.")
+    await h.tap(referent, h.last(referent), "🤒 malade")
+    done = await h.say(referent, "5/12")
+    assert "Absence notée" in done["text"] and "5 décembre 2026" in done["text"]
+    h.clock.set(datetime(2026, 12, 2, 17, 0, tzinfo=UTC))
+    await h.dispatch()
+    assert h.server.bot_messages(amina.id) == [], "no reminder while away"
+    assert h.server.bot_messages(karim.id) != []
+    h.clock.set(START + timedelta(minutes=10))
+    sheet = await _open_sheet(h, referent)
+    assert _button(sheet, "P0 K.").startswith("📝")
