@@ -54,6 +54,7 @@ PACED = {"paced": 1}
 JOB_NAME = "outbox"
 SWEEP_SECONDS = 30.0
 MAX_ATTEMPTS = 8
+BATCH = 20  # rows claimed per transaction; still sent one at a time
 
 
 def rsvp_buttons(session_id: int, yes: str, no: str) -> InlineKeyboardMarkup:
@@ -94,16 +95,18 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
         count = 0
         while limit is None or count < limit:
             async with unit_of_work(deps.sessionmaker) as session:
-                claimed = await outbox.claim_next(
+                batch = await outbox.claim_batch(
                     session,
                     now=deps.clock.now(),
                     instance_id=deps.instance_id,
                     lease=timedelta(seconds=deps.settings.outbox_lease_seconds),
+                    limit=BATCH if limit is None else min(BATCH, limit - count),
                 )
-            if claimed is None:
+            if not batch:
                 break
-            count += 1
-            await _deliver(bot, deps, claimed, stats)
+            for claimed in batch:  # one send in flight at a time
+                count += 1
+                await _deliver(bot, deps, claimed, stats)
     total: DispatchStats = state["stats"]
     for field in ("sent", "skipped", "expired", "failed", "retried"):
         setattr(total, field, getattr(total, field) + getattr(stats, field))

@@ -415,62 +415,74 @@ async def claim_next(
     instance_id: str,
     lease: timedelta = DEFAULT_LEASE,
 ) -> Claimed | None:
-    """Take the oldest due row (or a stale claim) and commit the claim before sending.
+    """Take the oldest due row (or a stale claim) and commit the claim before sending."""
+    batch = await claim_batch(session, now=now, instance_id=instance_id, lease=lease, limit=1)
+    return batch[0] if batch else None
 
-    None means nothing is due. Losing a race to another process is not "nothing due":
-    the next row is tried.
+
+async def claim_batch(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    instance_id: str,
+    lease: timedelta = DEFAULT_LEASE,
+    limit: int = 20,
+) -> list[Claimed]:
+    """Claim up to ``limit`` due rows in one transaction, oldest first, and commit.
+
+    The dispatcher still sends them one at a time, so a crash can double at most the one
+    in flight; rows claimed and not yet sent simply come back after their lease. An empty
+    list means nothing is due: rows lost to another process are retried.
     """
+    free = (OutboxMessage.status == OutboxStatus.PENDING) | (
+        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until <= now)
+    )
     for _attempt in range(20):
-        outcome = await _try_claim(session, now=now, instance_id=instance_id, lease=lease)
-        if outcome is not _LOST_RACE:
-            return outcome  # type: ignore[return-value]
-    return None
-
-
-_LOST_RACE = object()
-
-
-async def _try_claim(
-    session: AsyncSession, *, now: datetime, instance_id: str, lease: timedelta
-) -> Claimed | object | None:
-    query = select(OutboxMessage).where(_due(now)).order_by(OutboxMessage.due_at, OutboxMessage.id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.limit(1).with_for_update(skip_locked=True)
-    else:
-        query = query.limit(1)
-    row = await session.scalar(query)
-    if row is None:
-        await session.rollback()
-        return None
-    # Conditional update: on SQLite, where there are no row locks, this is what makes
-    # the claim exclusive between processes.
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(OutboxMessage.id == row.id, _due(now))
-        .values(
-            status=OutboxStatus.SENDING,
-            claimed_by=instance_id,
-            claimed_until=now + lease,
-            attempts=OutboxMessage.attempts + 1,
+        query = (
+            select(OutboxMessage)
+            .where(_due(now))
+            .order_by(OutboxMessage.due_at, OutboxMessage.id)
+            .limit(limit)
         )
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
-        await session.rollback()
-        return _LOST_RACE
-    claimed = Claimed(
-        id=row.id,
-        kind=OutboxKind(row.kind),
-        participant_id=row.participant_id,
-        staff_id=row.staff_id,
-        session_id=row.session_id,
-        rule_key=row.rule_key,
-        payload=json.loads(row.payload) if row.payload else {},
-        due_at=row.due_at,
-        attempts=row.attempts + 1,
-    )
-    await session.commit()
-    return claimed
+        if session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        rows = (await session.scalars(query)).all()
+        if not rows:
+            await session.rollback()
+            return []
+        claimed = []
+        for row in rows:
+            # Conditional update: on SQLite, where there are no row locks, this is what
+            # makes the claim exclusive between processes.
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row.id, free)
+                .values(
+                    status=OutboxStatus.SENDING,
+                    claimed_by=instance_id,
+                    claimed_until=now + lease,
+                    attempts=OutboxMessage.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(result, "rowcount", 0) == 1:
+                claimed.append(
+                    Claimed(
+                        id=row.id,
+                        kind=OutboxKind(row.kind),
+                        participant_id=row.participant_id,
+                        staff_id=row.staff_id,
+                        session_id=row.session_id,
+                        rule_key=row.rule_key,
+                        payload=json.loads(row.payload) if row.payload else {},
+                        due_at=row.due_at,
+                        attempts=row.attempts + 1,
+                    )
+                )
+        await session.commit()
+        if claimed:
+            return claimed
+    return []
 
 
 async def finish(
