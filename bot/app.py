@@ -44,6 +44,7 @@ from bot.handlers import (
 )
 from bot.handlers.errors import on_error
 from bot.rate_limit import SlidingWindowRateLimiter
+from bot.sheet_redraws import SheetRedraws
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,11 @@ def build_application(deps: Deps) -> BotApplication:
             )
         )
         .post_init(_post_init)
+        .post_stop(_post_stop)
         .build()
     )
     application.bot_data["deps"] = deps
+    deps.extras["sheet_redraws"] = SheetRedraws(settings.sheet_redraw_seconds)
 
     # Conversations first: while one waits for typed text, it gets that text.
     with warnings.catch_warnings():
@@ -125,6 +128,12 @@ async def _post_init(application: BotApplication) -> None:
         application.job_queue.run_daily(
             _retention, time=time(3, 0, tzinfo=deps.settings.tz), name="retention"
         )
+
+
+async def _post_stop(application: BotApplication) -> None:
+    """Drop sheet redraws still waiting: a stale sheet is redrawn by the next tap."""
+    deps: Deps = application.bot_data["deps"]
+    await deps.extras["sheet_redraws"].close()
 
 
 async def _retention(context: BotContext) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -461,6 +461,21 @@ def wake(application: Application, delay: float = 0.0) -> None:
     for job in job_queue.get_jobs_by_name(JOB_NAME):
         job.schedule_removal()
     job_queue.run_once(_job, when=delay, name=JOB_NAME, job_kwargs={"misfire_grace_time": None})
+
+
+def wake_within(application: Application, delay: float) -> None:
+    """Make sure the dispatcher runs within ``delay`` seconds, keeping an earlier wake-up.
+
+    For a row just written with a known due time: no query, unlike ``schedule_next``.
+    """
+    job_queue = application.job_queue
+    if job_queue is None:
+        return
+    latest = datetime.now(UTC) + timedelta(seconds=delay)
+    for job in job_queue.get_jobs_by_name(JOB_NAME):
+        if job.next_t is not None and job.next_t <= latest:
+            return
+    wake(application, delay)
 
 
 def start_sweeping(application: Application) -> None:

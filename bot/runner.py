@@ -58,4 +58,6 @@ async def _dispatch_only(application: Any) -> None:
         await stop.wait()
     finally:
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
         await application.shutdown()

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     qr_dir: Path = Path("invites")
     outbox_lease_seconds: float = 60.0
     dispatcher_enabled: bool = True
+    # An attendance sheet is edited at most this often while a referent taps through it.
+    sheet_redraw_seconds: float = 0.5
     # Telegram's documented limit; raising it is for tests against the fake server only.
     telegram_messages_per_second: int = 30
     # Webhook mode (``activup run --webhook``), behind a reverse proxy that terminates TLS.

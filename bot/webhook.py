@@ -120,6 +120,8 @@ async def serve(application: BotApplication, deps: Deps, stop: asyncio.Event) ->
     finally:
         server.stop()
         await application.stop()
+        if application.post_stop is not None:
+            await application.post_stop(application)
         await application.shutdown()
 
 

@@ -9,11 +9,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import false, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, false, or_, select
+from sqlalchemy import insert as sa_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core import outbox
+from bot.core import absence_alerts
 from bot.core.people import StaffView
 from bot.core.schedule import may_manage
 from storage.models import (
@@ -24,11 +28,9 @@ from storage.models import (
     Group,
     Mark,
     Membership,
-    OutboxKind,
-    OutboxMessage,
-    OutboxStatus,
     Participant,
     ParticipantStatus,
+    Role,
     Rsvp,
     RsvpAnswer,
     Session,
@@ -188,9 +190,7 @@ async def load_sheet(session: AsyncSession, row: Session) -> Sheet:
         if pid in seen:
             continue
         seen.add(pid)
-        shown = mark
-        if shown is None and (answer == RsvpAnswer.NO or pid in away):
-            shown = Mark.EXCUSED
+        shown = _shown(mark, answer, pid in away)
         lines.append(SheetLine(pid, name, shown, answer, guest, stored=mark is not None))
     return Sheet(row, tuple(lines), row.attendance_closed_at is not None)
 
@@ -224,51 +224,51 @@ async def open_sheet(
     return await load_sheet(session, row)
 
 
+def _shown(mark: Mark | None, answer: RsvpAnswer | None, away: bool) -> Mark | None:
+    """What the sheet shows: the mark, or "excused" pre-filled from a decline or an absence."""
+    if mark is None and (answer == RsvpAnswer.NO or away):
+        return Mark.EXCUSED
+    return mark
+
+
 async def _write(
     session: AsyncSession,
     *,
     row: Session,
-    line: SheetLine,
+    participant_id: int,
+    old: Mark | None,
     new: Mark,
     staff_id: int,
     now: datetime,
 ) -> None:
-    """One statement for the mark (insert or update, as the sheet knows) and one for the audit."""
-    if line.stored:
-        await session.execute(
-            update(Attendance)
-            .where(
-                Attendance.session_id == row.id, Attendance.participant_id == line.participant_id
-            )
-            .values(mark=new, recorded_at=now, recorded_by_id=staff_id)
-        )
-    else:
-        await session.execute(
-            insert(Attendance).values(
-                session_id=row.id,
-                participant_id=line.participant_id,
-                mark=new,
-                recorded_at=now,
-                recorded_by_id=staff_id,
-            )
-        )
+    """One statement for the mark, one for the audit, and one more for an absence.
+
+    The mark is an upsert: two referents tapping the same person at once both land, the
+    later one wins, and neither fails on the unique (session, participant).
+    """
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    values = {"mark": new, "recorded_at": now, "recorded_by_id": staff_id}
+    statement = insert(Attendance).values(
+        session_id=row.id, participant_id=participant_id, **values
+    )
     await session.execute(
-        insert(AttendanceChange).values(
+        statement.on_conflict_do_update(
+            index_elements=["session_id", "participant_id"], set_=values
+        )
+    )
+    await session.execute(
+        sa_insert(AttendanceChange).values(
             session_id=row.id,
-            participant_id=line.participant_id,
-            old_mark=line.mark if line.stored else None,
+            participant_id=participant_id,
+            old_mark=old,
             new_mark=new,
             changed_by_id=staff_id,
             changed_at=now,
         )
     )
     if new == Mark.ABSENT:
-        await _alert_after_two_absences(
-            session, row=row, participant_id=line.participant_id, now=now
-        )
-        await _alert_when_reminders_went_unanswered(
-            session, row=row, participant_id=line.participant_id, now=now
-        )
+        await absence_alerts.queue_checks(session, row=row, participant_id=participant_id, now=now)
 
 
 def _with(sheet: Sheet, changed: dict[int, Mark]) -> Sheet:
@@ -282,30 +282,161 @@ def _with(sheet: Sheet, changed: dict[int, Mark]) -> Sheet:
     return replace(sheet, lines=lines)
 
 
+@dataclass(frozen=True)
+class Tapped:
+    """One tap, written: who it was for and their new mark."""
+
+    name: str
+    mark: Mark
+
+
+@dataclass(frozen=True)
+class TapOutcome:
+    """The result of a tap, with the staff member it came from (None: not active staff)."""
+
+    staff: StaffView | None
+    result: Tapped | SheetProblem
+
+
+def _problem(
+    row: Session | None, *, allowed: bool, now: datetime, sequence: int | None
+) -> SheetProblem | None:
+    """The checks every change makes, in the order a referent should hear about them."""
+    if row is None:
+        return SheetProblem.UNKNOWN_SESSION
+    if not allowed:
+        return SheetProblem.NOT_ALLOWED
+    if row.status == SessionStatus.CANCELLED:
+        return SheetProblem.CANCELLED
+    if sequence is not None and sequence != row.sequence:
+        return SheetProblem.STALE
+    if now < row.starts_at - OPENS_BEFORE_START:
+        return SheetProblem.TOO_EARLY
+    if now > row.ends_at + CORRECTION_WINDOW:
+        return SheetProblem.TOO_OLD
+    if row.attendance_closed_at is not None:
+        return SheetProblem.CLOSED
+    return None
+
+
+def _tap_query() -> Any:
+    """The one query of a tap, built once: building a statement this size on every tap
+    costs more than running it."""
+    user = bindparam("user")
+    session_id = bindparam("session")
+    participant_id = bindparam("participant")
+    manages = or_(
+        Staff.role.in_([Role.LEAD, Role.ADMIN]),
+        Session.referent_id == Staff.id,
+        select(Group.id)
+        .where(Group.referent_id == Staff.id, Group.module_id == Session.module_id)
+        .exists(),
+    )
+    member = (
+        select(Membership.id)
+        .where(
+            Membership.group_id == Session.group_id,
+            Membership.participant_id == participant_id,
+            Membership.left_at.is_(None),
+        )
+        .exists()
+    )
+    guest = (
+        select(SessionGuest.id)
+        .where(SessionGuest.session_id == Session.id, SessionGuest.participant_id == participant_id)
+        .exists()
+    )
+    away = (
+        select(AbsencePeriod.id)
+        .where(
+            AbsencePeriod.participant_id == participant_id,
+            AbsencePeriod.starts_at <= Session.starts_at,
+            AbsencePeriod.ends_at > Session.starts_at,
+        )
+        .exists()
+    )
+    on_sheet = and_(
+        Participant.status != ParticipantStatus.ERASED,
+        or_(Session.participant_id == participant_id, member, guest),
+    )
+    return (
+        select(
+            Staff,
+            Session,
+            manages,
+            on_sheet,
+            Participant.first_name,
+            Attendance.mark,
+            Rsvp.answer,
+            away,
+        )
+        .select_from(Staff)
+        .outerjoin(Session, Session.id == session_id)
+        .outerjoin(Participant, Participant.id == participant_id)
+        .outerjoin(
+            Attendance,
+            (Attendance.session_id == Session.id) & (Attendance.participant_id == participant_id),
+        )
+        .outerjoin(Rsvp, (Rsvp.session_id == Session.id) & (Rsvp.participant_id == participant_id))
+        .where(Staff.telegram_user_id == user, Staff.active.is_(True))
+    )
+
+
+_TAP_QUERY = _tap_query()
+
+
 async def cycle_mark(
     session: AsyncSession,
     *,
+    telegram_user_id: int,
     session_id: int,
     participant_id: int,
-    staff: StaffView,
     now: datetime,
     sequence: int | None = None,
-) -> Sheet | SheetProblem:
-    """One tap: the next mark for one participant. Only that row changes; the caller commits."""
-    sheet = await open_sheet(
-        session, session_id=session_id, staff=staff, now=now, sequence=sequence
+) -> TapOutcome:
+    """One tap on a person: their next mark. The caller commits.
+
+    A referent taps a dozen times in a few seconds, so the tap reads everything it must
+    check in one query (the staff member behind the account, the session, the right to
+    mark it, the person's place on the sheet and their current mark) and writes two rows.
+    The sheet is redrawn from the database afterwards, by the caller.
+    """
+    found = (
+        await session.execute(
+            _TAP_QUERY,
+            {"user": telegram_user_id, "session": session_id, "participant": participant_id},
+        )
+    ).first()
+    if found is None:
+        return TapOutcome(None, SheetProblem.NOT_ALLOWED)
+    staff_row, row, allowed, listed, name, stored, answer, is_away = found
+    staff = StaffView(
+        staff_row.id,
+        staff_row.telegram_user_id,
+        staff_row.name,
+        Role(staff_row.role),
+        staff_row.language,
     )
-    if isinstance(sheet, SheetProblem):
-        return sheet
-    if sheet.closed:
-        return SheetProblem.CLOSED
-    line = next((ln for ln in sheet.lines if ln.participant_id == participant_id), None)
-    if line is None:
-        return SheetProblem.NOT_ON_SHEET
-    cycle = INTERVIEW_CYCLE if sheet.individual else CYCLE
-    new = cycle[line.mark]
-    await _write(session, row=sheet.session, line=line, new=new, staff_id=staff.id, now=now)
-    return _with(sheet, {participant_id: new})
+    problem = _problem(row, allowed=bool(allowed), now=now, sequence=sequence)
+    if problem is not None:
+        return TapOutcome(staff, problem)
+    assert row is not None
+    if not listed or name is None:
+        return TapOutcome(staff, SheetProblem.NOT_ON_SHEET)
+    old = Mark(stored) if stored else None
+    shown = _shown(old, RsvpAnswer(answer) if answer else None, bool(is_away))
+    cycle = INTERVIEW_CYCLE if row.kind == SessionKind.INTERVIEW else CYCLE
+    new = cycle[shown]
+    await _write(
+        session,
+        row=row,
+        participant_id=participant_id,
+        old=old,
+        new=new,
+        staff_id=staff.id,
+        now=now,
+    )
+    return TapOutcome(staff, Tapped(name, new))
 
 
 async def mark_many(
@@ -332,7 +463,15 @@ async def mark_many(
             continue
         if only_unmarked and line.mark is not None:
             continue
-        await _write(session, row=sheet.session, line=line, new=mark, staff_id=staff.id, now=now)
+        await _write(
+            session,
+            row=sheet.session,
+            participant_id=line.participant_id,
+            old=line.mark if line.stored else None,
+            new=mark,
+            staff_id=staff.id,
+            now=now,
+        )
         changed[line.participant_id] = mark
     return _with(sheet, changed)
 
@@ -353,7 +492,13 @@ async def set_closed(
         for line in sheet.lines:
             if line.mark is not None and not line.stored:
                 await _write(
-                    session, row=sheet.session, line=line, new=line.mark, staff_id=staff.id, now=now
+                    session,
+                    row=sheet.session,
+                    participant_id=line.participant_id,
+                    old=None,
+                    new=line.mark,
+                    staff_id=staff.id,
+                    now=now,
                 )
     sheet.session.attendance_closed_at = now if closed else None
     await session.flush()
@@ -430,69 +575,6 @@ async def record_absence(
 
 async def is_away(session: AsyncSession, participant_id: int, moment: datetime) -> bool:
     return bool(await _absent_during(session, [participant_id], moment))
-
-
-async def _alert_after_two_absences(
-    session: AsyncSession, *, row: Session, participant_id: int, now: datetime
-) -> None:
-    """Two unexcused absences in a row: the referent gets "call NAME", once per streak."""
-    recent = (
-        await session.execute(
-            select(Session.id, Attendance.mark)
-            .join(Attendance, Attendance.session_id == Session.id)
-            .where(
-                Attendance.participant_id == participant_id,
-                Session.starts_at <= row.starts_at,
-                Session.status == SessionStatus.SCHEDULED,
-            )
-            .order_by(Session.starts_at.desc())
-            .limit(2)
-        )
-    ).all()
-    marks = [Mark.ABSENT if sid == row.id else Mark(mark) for sid, mark in recent]
-    if len(marks) == 2 and all(m == Mark.ABSENT for m in marks):
-        await outbox.alert_staff(
-            session,
-            staff_id=row.referent_id,
-            dedupe_key=f"absent2:{participant_id}:{row.id}",
-            payload={"alert": "two_absences"},
-            now=now,
-            session_id=row.id,
-            participant_id=participant_id,
-        )
-
-
-UNANSWERED_REMINDERS = 2
-
-
-async def _alert_when_reminders_went_unanswered(
-    session: AsyncSession, *, row: Session, participant_id: int, now: datetime
-) -> None:
-    """Reminders sent, none answered, and then absent: the bot must not just go silent on
-    a person, so the referent gets "call NAME" (once per session)."""
-    answered = await session.scalar(
-        select(Rsvp.id).where(Rsvp.session_id == row.id, Rsvp.participant_id == participant_id)
-    )
-    if answered is not None:
-        return
-    sent = await session.scalar(
-        select(func.count(OutboxMessage.id)).where(
-            OutboxMessage.session_id == row.id,
-            OutboxMessage.participant_id == participant_id,
-            OutboxMessage.kind == OutboxKind.REMINDER,
-            OutboxMessage.status == OutboxStatus.SENT,
-        )
-    )
-    if (sent or 0) >= UNANSWERED_REMINDERS:
-        await outbox.alert_staff(
-            session,
-            staff_id=row.referent_id,
-            dedupe_key=f"silent:{participant_id}:{row.id}",
-            payload={"alert": "unanswered"},
-            now=now,
-            session_id=row.id,
-            participant_id=participant_id,
-        )
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from bot.core import absence_alerts
 from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
 from bot.core.schedule import ChangeKind, SessionChange, expected_participants
 from storage.models import (
@@ -543,6 +544,14 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
     """Decide, at sending time, whether a claimed participant message still makes sense."""
     if claimed.kind == OutboxKind.STAFF_ALERT:
         alert = claimed.payload.get("alert")
+        if alert in absence_alerts.KINDS and claimed.participant_id and claimed.session_id:
+            holds = await absence_alerts.still_holds(
+                session,
+                alert=str(alert),
+                session_id=claimed.session_id,
+                participant_id=claimed.participant_id,
+            )
+            return Verdict.SEND if holds else Verdict.SKIP
         if alert == "digest" and now > claimed.due_at + DIGEST_FRESH:
             return Verdict.EXPIRE  # a morning digest read at noon is noise
         if alert == "record_attendance" and claimed.session_id is not None:

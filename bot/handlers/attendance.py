@@ -1,7 +1,8 @@
 """Attendance on the go: /today, the sheet (one message, edited in place), and /me.
 
 Every tap re-checks the role and the sheet's version on the server; the sheet is always
-re-rendered from the database, so two referents tapping at once lose nothing.
+re-rendered from the database (coalesced, bot/sheet_redraws.py), so two referents
+tapping at once lose nothing.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import callback_data
 from bot.context import BotContext
-from bot.core import attendance, rsvp, schedule
-from bot.core.attendance import Sheet, SheetProblem
-from bot.dispatcher import SHEET, wake
-from bot.handlers.common import Who, answer, answer_unknown, identify, staff_only
+from bot.core import absence_alerts, attendance, rsvp, schedule
+from bot.core.attendance import Sheet, SheetProblem, Tapped
+from bot.dispatcher import SHEET, wake_within
+from bot.handlers.common import Who, answer, answer_unknown, as_staff, identify, staff_only
 from bot.i18n import format_day, format_time, isolate, rtl_line
+from bot.sheet_redraws import SheetRedraws
 from bot.views import place_text, session_line
 from storage.db import unit_of_work
 from storage.models import Mark, RsvpAnswer
@@ -119,17 +121,45 @@ def render_sheet(
     return rtl_line("\n".join(lines), language), InlineKeyboardMarkup(buttons)
 
 
-async def _show(update: Update, context: BotContext, who: Who, sheet: Sheet, *, new: bool) -> None:
-    text, markup = render_sheet(who.t, sheet, who.language, context.deps.settings.tz)
+def _redraws(context: BotContext) -> SheetRedraws:
+    redraws = context.deps.extras["sheet_redraws"]  # built with the application
+    assert isinstance(redraws, SheetRedraws)
+    return redraws
+
+
+def _sheet_message(update: Update) -> tuple[int, int] | None:
     query = update.callback_query
-    if query is not None and not new:
+    if query is None or query.message is None:
+        return None
+    return query.message.chat.id, query.message.message_id
+
+
+def _redraw(update: Update, context: BotContext, who: Who, session_id: int) -> None:
+    """Redraw the tapped sheet from the database, soon and coalesced (bot/sheet_redraws.py)."""
+    key = _sheet_message(update)
+    staff = who.staff
+    if key is None or staff is None:
+        return
+    deps, bot = context.deps, context.bot
+    chat_id, message_id = key
+
+    async def draw() -> None:
+        async with unit_of_work(deps.sessionmaker) as session:
+            sheet = await attendance.open_sheet(
+                session, session_id=session_id, staff=staff, now=deps.clock.now(), for_change=False
+            )
+        if not isinstance(sheet, Sheet):
+            return  # cancelled or no longer theirs: the tap's answer already said so
+        text, markup = render_sheet(who.t, sheet, who.language, deps.settings.tz)
         try:
-            await query.edit_message_text(text, reply_markup=markup)
+            await bot.edit_message_text(
+                text, chat_id=chat_id, message_id=message_id, reply_markup=markup
+            )
         except BadRequest as exc:  # the same content: nothing to redraw
             if "not modified" not in str(exc):
                 raise
-    elif update.effective_chat is not None:
-        await update.get_bot().send_message(update.effective_chat.id, text, reply_markup=markup)
+
+    _redraws(context).request(key, draw)
 
 
 async def _refresh_after_problem(
@@ -137,19 +167,8 @@ async def _refresh_after_problem(
 ) -> None:
     """Answer why the tap did nothing, and redraw the sheet as it now is, when it exists."""
     await answer(update, problem_text(who.t, problem))
-    if problem in (SheetProblem.NOT_ALLOWED, SheetProblem.UNKNOWN_SESSION):
-        return
-    assert who.staff is not None
-    async with unit_of_work(context.deps.sessionmaker) as session:
-        sheet = await attendance.open_sheet(
-            session,
-            session_id=session_id,
-            staff=who.staff,
-            now=context.deps.clock.now(),
-            for_change=False,
-        )
-    if isinstance(sheet, Sheet) and update.callback_query is not None:
-        await _show(update, context, who, sheet, new=False)
+    if problem not in (SheetProblem.NOT_ALLOWED, SheetProblem.UNKNOWN_SESSION):
+        _redraw(update, context, who, session_id)
 
 
 async def open_sheet(update: Update, context: BotContext) -> None:
@@ -174,41 +193,56 @@ async def open_sheet(update: Update, context: BotContext) -> None:
         await answer(update, problem_text(who.t, sheet))
         return
     await query.answer()
-    await _show(update, context, who, sheet, new=not in_place)
+    if in_place:
+        _redraw(update, context, who, values[0])
+    elif update.effective_chat is not None:
+        text, markup = render_sheet(who.t, sheet, who.language, context.deps.settings.tz)
+        await update.get_bot().send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
 async def tap_mark(update: Update, context: BotContext) -> None:
-    """One tap on a person: their next mark; only that row changes."""
-    who = await staff_only(update, context)
+    """One tap on a person: their next mark, written, then a toast naming them.
+
+    The role is read in the same query as the sheet (``attendance.cycle_mark``), and the
+    sheet is redrawn after the answer, coalesced: a tap costs four SQL statements and
+    one request to Telegram, so a referent's taps never wait on each other's redraws.
+    """
     query = update.callback_query
-    if who is None or who.staff is None or query is None:
+    user = update.effective_user
+    if query is None or user is None:
         return
     values = callback_data.decode_ints(query.data, MARK, 3)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        who = await staff_only(update, context)
+        if who is not None:
+            await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
     session_id, sequence, participant_id = values
     deps = context.deps
     async with unit_of_work(deps.sessionmaker) as session:
-        result = await attendance.cycle_mark(
+        outcome = await attendance.cycle_mark(
             session,
+            telegram_user_id=user.id,
             session_id=session_id,
             participant_id=participant_id,
-            staff=who.staff,
             now=deps.clock.now(),
             sequence=sequence,
         )
-        if isinstance(result, Sheet):
+        if isinstance(outcome.result, Tapped):
             await session.commit()
-    if isinstance(result, SheetProblem):
-        await _refresh_after_problem(update, context, who, session_id, result)
+    if outcome.staff is None:
+        await staff_only(update, context)  # refuses in the sender's language
         return
-    await query.answer()
-    if any(
-        line.participant_id == participant_id and line.mark == Mark.ABSENT for line in result.lines
-    ):
-        wake(context.application)  # an absence may have queued a "call NAME" for the referent
-    await _show(update, context, who, result, new=False)
+    who = as_staff(update, context, outcome.staff)
+    if isinstance(outcome.result, SheetProblem):
+        await _refresh_after_problem(update, context, who, session_id, outcome.result)
+        return
+    tapped = outcome.result
+    await query.answer(f"{MARK_EMOJI[tapped.mark]} {isolate(tapped.name, who.language)}"[:200])
+    if tapped.mark == Mark.ABSENT:
+        # "call NAME" may follow once the mark has settled (bot/core/absence_alerts.py)
+        wake_within(context.application, absence_alerts.SETTLE.total_seconds())
+    _redraw(update, context, who, session_id)
 
 
 async def tap_many(update: Update, context: BotContext) -> None:
@@ -240,8 +274,9 @@ async def tap_many(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     if prefix == REST_ABSENT:
-        wake(context.application)  # absences may have queued a "call NAME" for the referent
-    await _show(update, context, who, result, new=False)
+        # "call NAME" may follow once the marks have settled (bot/core/absence_alerts.py)
+        wake_within(context.application, absence_alerts.SETTLE.total_seconds())
+    _redraw(update, context, who, values[0])
 
 
 async def tap_done(update: Update, context: BotContext) -> None:
@@ -266,7 +301,7 @@ async def tap_done(update: Update, context: BotContext) -> None:
         await _refresh_after_problem(update, context, who, values[0], result)
         return
     await query.answer()
-    await _show(update, context, who, result, new=False)
+    _redraw(update, context, who, values[0])
 
 
 async def show_guests(update: Update, context: BotContext) -> None:
@@ -306,6 +341,9 @@ async def show_guests(update: Update, context: BotContext) -> None:
         ]
     )
     await query.answer()
+    key = _sheet_message(update)
+    if key is not None:
+        await _redraws(context).hold(key)  # a pending redraw must not cover the list
     await query.edit_message_text(
         who.t.gettext("➕ Qui ajouter à cette séance ?"), reply_markup=InlineKeyboardMarkup(buttons)
     )
@@ -334,7 +372,7 @@ async def tap_add_guest(update: Update, context: BotContext) -> None:
         await answer(update, problem_text(who.t, result))
         return
     await query.answer()
-    await _show(update, context, who, result, new=False)
+    _redraw(update, context, who, values[0])
 
 
 def _day_bounds(now: datetime, tz: ZoneInfo) -> tuple[datetime, datetime]:

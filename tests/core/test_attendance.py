@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from bot.core import attendance, organisation, rsvp
-from bot.core.attendance import Sheet, SheetProblem, attendance_rate
+from bot.core import absence_alerts, attendance, organisation, rsvp
+from bot.core.attendance import Sheet, SheetProblem, Tapped, attendance_rate
 from bot.core.people import StaffView
 from storage.models import (
     AbsenceReason,
@@ -36,12 +36,30 @@ async def _setup(sessionmaker, clock, participants=3):
 
 
 async def _tap(sessionmaker, sid, pid, staff, now=DURING, sequence=None):
+    """A tap by ``staff``'s Telegram account: the new mark, or the problem."""
     async with sessionmaker() as session:
-        result = await attendance.cycle_mark(
-            session, session_id=sid, participant_id=pid, staff=staff, now=now, sequence=sequence
+        outcome = await attendance.cycle_mark(
+            session,
+            telegram_user_id=staff.telegram_user_id,
+            session_id=sid,
+            participant_id=pid,
+            now=now,
+            sequence=sequence,
         )
         await session.commit()
-        return result
+    if isinstance(outcome.result, Tapped):
+        assert outcome.staff is not None and outcome.staff.id == staff.id
+        return outcome.result.mark
+    return outcome.result
+
+
+async def _sheet(sessionmaker, sid, staff) -> Sheet:
+    async with sessionmaker() as session:
+        sheet = await attendance.open_sheet(
+            session, session_id=sid, staff=staff, now=DURING, for_change=False
+        )
+    assert isinstance(sheet, Sheet)
+    return sheet
 
 
 def test_late_counts_as_present_and_excused_is_left_out_of_the_rate():
@@ -57,9 +75,9 @@ async def test_a_tap_cycles_present_absent_excused_late(sessionmaker, clock):
     pid = prog.participant_ids[0]
     seen = []
     for _ in range(5):
-        sheet = await _tap(sessionmaker, sid, pid, staff)
-        assert isinstance(sheet, Sheet)
-        seen.append(next(ln.mark for ln in sheet.lines if ln.participant_id == pid))
+        seen.append(await _tap(sessionmaker, sid, pid, staff))
+        sheet = await _sheet(sessionmaker, sid, staff)
+        assert next(ln.mark for ln in sheet.lines if ln.participant_id == pid) == seen[-1]
     assert seen == [Mark.PRESENT, Mark.ABSENT, Mark.EXCUSED, Mark.LATE, Mark.PRESENT]
     async with sessionmaker() as session:
         changes = (await session.scalars(select(AttendanceChange))).all()
@@ -139,7 +157,7 @@ async def test_only_the_referent_the_module_or_a_lead_may_mark(sessionmaker, clo
         await session.commit()
     pid = prog.participant_ids[0]
     assert await _tap(sessionmaker, sid, pid, view(other.id, tg=200)) is SheetProblem.NOT_ALLOWED
-    assert isinstance(await _tap(sessionmaker, sid, pid, view(lead.id, Role.LEAD, 300)), Sheet)
+    assert await _tap(sessionmaker, sid, pid, view(lead.id, Role.LEAD, 300)) == Mark.PRESENT
 
 
 async def test_a_tap_on_a_sheet_of_a_moved_session_is_stale(sessionmaker, clock):
@@ -156,6 +174,18 @@ async def test_a_tap_on_a_sheet_of_a_moved_session_is_stale(sessionmaker, clock)
     assert result is SheetProblem.STALE
 
 
+async def _alert_holds(sessionmaker, sid, pid, alert=absence_alerts.TWO_ABSENCES) -> bool:
+    async with sessionmaker() as session:
+        queued = await session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == f"absent2:{pid}:{sid}")
+        )
+        holds = await absence_alerts.still_holds(
+            session, alert=alert, session_id=sid, participant_id=pid
+        )
+    assert queued is not None, "an absent mark queues the check"
+    return holds
+
+
 async def test_two_unexcused_absences_in_a_row_alert_the_referent(sessionmaker, clock):
     prog = await programme(sessionmaker, clock.now(), participants=1)
     staff = view(prog.referent_id)
@@ -166,15 +196,14 @@ async def test_two_unexcused_absences_in_a_row_alert_the_referent(sessionmaker, 
     )
     await _tap(sessionmaker, first, pid, staff)  # present
     await _tap(sessionmaker, first, pid, staff)  # absent
-    async with sessionmaker() as session:
-        alerts = (await session.scalars(select(OutboxMessage.dedupe_key))).all()
-    assert not any(k.startswith("absent2") for k in alerts)
+    assert not await _alert_holds(sessionmaker, first, pid)  # only one absence so far
     later = START + timedelta(days=7, minutes=30)
     await _tap(sessionmaker, second, pid, staff, now=later)
-    await _tap(sessionmaker, second, pid, staff, now=later)
-    async with sessionmaker() as session:
-        alerts = (await session.scalars(select(OutboxMessage.dedupe_key))).all()
-    assert [k for k in alerts if k.startswith("absent2")] == [f"absent2:{pid}:{second}"]
+    assert await _tap(sessionmaker, second, pid, staff, now=later) == Mark.ABSENT
+    assert await _alert_holds(sessionmaker, second, pid)
+    # Tapping on to "excused" before the alert goes out: nobody is called.
+    assert await _tap(sessionmaker, second, pid, staff, now=later) == Mark.EXCUSED
+    assert not await _alert_holds(sessionmaker, second, pid)
 
 
 async def test_a_participant_sees_only_their_own_marks(sessionmaker, clock):

@@ -37,11 +37,20 @@ class Harness:
     async def tap(self, user: FakeUser, message: dict[str, Any], text: str) -> None:
         """The user taps a button by its visible text; waits until the bot has handled it."""
         self.server.press_button(user, message, text=text)
-        await self.server.wait_until_idle(application=self.app)
+        await self.idle()
+
+    async def idle(self) -> None:
+        """Wait until the bot has handled everything, sheet redraws included."""
+        redraws = self.deps.extras["sheet_redraws"]
+        while True:
+            await self.server.wait_until_idle(application=self.app)
+            if not redraws.busy:
+                return
+            await redraws.settled()
 
     async def send(self, user: FakeUser, text: str) -> None:
         self.server.send_text(user, text)
-        await self.server.wait_until_idle(application=self.app)
+        await self.idle()
 
     def last(self, user: FakeUser) -> dict[str, Any]:
         return self.server.last_bot_message(user.id)
@@ -62,6 +71,7 @@ async def running_bot(
             telegram_file_url=server.base_file_url,
             database_url=database_url,
             dispatcher_enabled=dispatcher_enabled,
+            sheet_redraw_seconds=settings.pop("sheet_redraw_seconds", 0.02),
             _env_file=None,  # type: ignore[call-arg]
             **settings,
         )
@@ -79,5 +89,7 @@ async def running_bot(
         finally:
             await app.updater.stop()
             await app.stop()
+            if app.post_stop is not None:
+                await app.post_stop(app)
             await app.shutdown()
             await engine.dispose()

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.core import organisation, schedule
+from bot.core import absence_alerts, organisation, schedule
 from storage.models import Attendance, AttendanceChange, Mark, Membership
 from tests.core.factories import one_session, programme
 from tests.e2e.harness import Harness
@@ -79,7 +79,7 @@ async def test_two_referents_tapping_the_same_sheet_lose_nothing(harness: Harnes
     for index in range(4):
         h.server.press_button(referent, mine, text=_button(mine, f"P{index} K."))
         h.server.press_button(lead, theirs, text=_button(theirs, f"P{index + 4} K."))
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     marks = await _marks(h, sid)
     assert len(marks) == 8 and set(marks.values()) == {Mark.PRESENT}
     assert (
@@ -94,7 +94,7 @@ async def test_a_participants_forged_tap_is_refused_and_changes_nothing(harness:
     forger = people[0]
     h.server.send_callback(forger, 1, forger.id, f"atm:1:{sid}:0:{prog.participant_ids[1]}")
     h.server.send_callback(forger, 1, forger.id, f"ata:1:{sid}:0")
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     answers = [a.get("text", "") for a in h.server.callback_answers.values()]
     assert all("réservée à l'équipe" in text for text in answers) and len(answers) == 2
     assert await _marks(h, sid) == {}
@@ -161,9 +161,35 @@ async def test_two_unexcused_absences_in_a_row_alert_the_referent(harness: Harne
         await h.tap(referent, sheet, "❌ Les autres absents")
         sheet = h.server.message(referent.id, sheet["message_id"])
         await h.tap(referent, sheet, "🏁 Terminé")
-    await h.dispatch()  # the tap already woke the dispatcher; this makes sure it ran
+    await h.dispatch()
+    alerts = [m["text"] for m in h.server.bot_messages(referent.id)]
+    assert not any("deux absences" in text for text in alerts), "it waits for the marks to settle"
+    h.clock.set(h.clock.now() + absence_alerts.SETTLE)
+    await h.dispatch()
     alerts = [m["text"] for m in h.server.bot_messages(referent.id)]
     assert sum("deux absences" in text and "P0 K." in text for text in alerts) == 1
+
+
+async def test_tapping_through_absent_to_excused_calls_nobody(harness: Harness):
+    h = harness
+    prog, first, referent, _people = await _group_of(h, 1)
+    second = await one_session(
+        h.deps.sessionmaker, prog.group_id, START + timedelta(days=7), now=START
+    )
+    for sid, at in ((first, START), (second, START + timedelta(days=7))):
+        h.clock.set(at + timedelta(minutes=10))
+        sheet = await _open_sheet(h, referent)
+        await h.tap(referent, sheet, "❌ Les autres absents")
+        if sid == second:  # absent, then on to excused
+            sheet = h.server.message(referent.id, sheet["message_id"])
+            await h.tap(referent, sheet, _button(sheet, "P0 K."))
+            toast = list(h.server.callback_answers.values())[-1]["text"]
+            assert toast.startswith("📝") and "P0 K." in toast
+    h.clock.set(h.clock.now() + absence_alerts.SETTLE)
+    await h.dispatch()
+    alerts = [m["text"] for m in h.server.bot_messages(referent.id)]
+    assert not any("deux absences" in text for text in alerts)
+    assert (await _marks(h, second))[prog.participant_ids[0]] == Mark.EXCUSED
 
 
 async def test_me_shows_only_the_participants_own_marks(harness: Harness):

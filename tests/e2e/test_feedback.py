@@ -95,7 +95,7 @@ async def test_a_tap_thanks_and_can_change_within_a_day_but_not_after(harness: H
     await h.tap(amina, h.server.message(amina.id, question["message_id"]), "✏️ Changer")
     assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
     h.server.send_callback(amina, question["message_id"], amina.id, f"fba:1:{sid}:how:3")
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
     async with h.deps.sessionmaker() as session:
         scores = (await session.scalars(select(FeedbackAnswer.score))).all()
@@ -113,7 +113,7 @@ async def test_a_voice_comment_reaches_the_referents_view_without_names(harness:
         await h.tap(person, _question(h, person), face)
     assert "en dire plus" in h.last(people[0])["text"]
     h.server.send_voice(people[0], duration=4)
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     assert "Merci" in h.last(people[0])["text"]
     await h.say(people[1], "Très bien, merci Sophie")
     await h.tap(people[2], h.last(people[2]), "🙅 Non merci")

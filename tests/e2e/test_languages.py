@@ -79,11 +79,11 @@ async def test_consent_explained_in_person_and_spoken_notices(harness: Harness):
     referent = h.server.user(100, "Sophie", language_code="fr")
     await h.say(referent, "/record consent ti")
     h.server.send_voice(referent, duration=20)
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     assert "Enregistré" in h.last(referent)["text"]
     await h.say(referent, "/record help fr")
     h.server.send_voice(referent, duration=15)
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
 
     token = await _invite_link(h, "Selam T.")
     qr = h.server.bot_messages(100)[-1]

@@ -111,7 +111,7 @@ async def test_after_forget_and_confirmation_no_table_holds_the_name_or_telegram
     h.server.send_callback(
         stranger, request["message_id"], stranger.id, f"erc:1:{prog.participant_ids[0]}"
     )
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     await h.tap(referent, request, "🗑 Confirmer l'effacement")
     assert "Effacé" in h.server.message(referent.id, request["message_id"])["text"]
     cells = await _all_cells(h)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from bot.core import absence_alerts
 from bot.core.calendar_sync import import_calendar
 from storage.models import OutboxMessage, OutboxStatus, Rsvp, Session
 from tests.core.factories import programme
@@ -95,11 +96,11 @@ async def test_a_forged_answer_for_someone_elses_session_changes_nothing(harness
     async with h.deps.sessionmaker() as session:
         session_id = (await session.scalars(select(Session.id))).first()
     h.server.send_callback(stranger, 1, stranger.id, f"rsvp:1:{session_id}:y")
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     h.server.send_callback(amina, 1, amina.id, "rsvp:1:999999:y")
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     h.server.send_callback(amina, 1, amina.id, "rsvp:9:xx")
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     answers = list(h.server.callback_answers.values())
     assert "pas pour vous" in answers[0]["text"]
     assert "plus valable" in answers[1]["text"] and "plus valable" in answers[2]["text"]
@@ -258,6 +259,7 @@ async def test_two_unanswered_reminders_then_an_absence_ask_the_referent_to_call
     )
     sheet = await h.server.wait_for_bot_message(referent.id, count_before=before)
     await h.tap(referent, sheet, "❌ Les autres absents")
+    h.clock.set(h.clock.now() + absence_alerts.SETTLE)  # once the marks have settled
     await h.dispatch()
     calls = [m["text"] for m in h.server.bot_messages(referent.id) if m["text"].startswith("📞")]
     assert len(calls) == 1 and "P0 K." in calls[0] and "rappels" in calls[0]
@@ -273,7 +275,7 @@ async def test_a_staff_member_imports_a_calendar_by_sending_the_file(harness: Ha
     summary = h.server.message(referent.id, question["message_id"])["text"]
     assert "Nouvelles séances : 4" in summary
     h.server.send_document(amina, "fle.ics", ics(), "text/calendar")
-    await h.server.wait_until_idle(application=h.app)
+    await h.idle()
     assert "réservée à l'équipe" in h.last(amina)["text"]
     bad = h.server.bot_message_count(referent.id)
     h.server.send_document(referent, "bad.ics", b"BEGIN:VCALENDAR\nnonsense", "text/calendar")
