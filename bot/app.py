@@ -32,6 +32,7 @@ from bot.handlers import (
     admin,
     attendance,
     calendar_upload,
+    common,
     enrolment,
     feedback,
     general,
@@ -101,6 +102,8 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(report.HANDLERS)
     # Admins: /staff; team leads: /group (roles checked on every call).
     application.add_handlers(admin.HANDLERS)
+    # A shared phone: "for whom?" before a participant command.
+    application.add_handlers(common.PERSON_HANDLERS)
     # Everyone: /help, /language, /stop.
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.

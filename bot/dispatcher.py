@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot import callback_data
 from bot.context import Deps
 from bot.core import feedback, outbox
 from bot.core.outbox import Claimed, Verdict
+from bot.core.people import shares_phone
 from bot.core.schedule import participants_with_answers, sessions_of_referent_on
 from bot.i18n import format_day, format_time, isolate, rtl_line, translations
 from bot.rate_limit import retry_after_seconds
@@ -28,6 +29,7 @@ from bot.views import (
     cancelled_text,
     face_buttons,
     feedback_question_text,
+    for_person,
     moved_text,
     reason_label,
     reminder_text,
@@ -57,14 +59,17 @@ MAX_ATTEMPTS = 8
 BATCH = 20  # rows claimed per transaction; still sent one at a time
 
 
-def rsvp_buttons(session_id: int, yes: str, no: str) -> InlineKeyboardMarkup:
+def rsvp_buttons(session_id: int, participant_id: int, yes: str, no: str) -> InlineKeyboardMarkup:
+    """The buttons name their person: on a shared phone, each answers for themselves."""
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    yes, callback_data=callback_data.encode(RSVP, session_id, "y")
+                    yes, callback_data=callback_data.encode(RSVP, session_id, participant_id, "y")
                 ),
-                InlineKeyboardButton(no, callback_data=callback_data.encode(RSVP, session_id, "n")),
+                InlineKeyboardButton(
+                    no, callback_data=callback_data.encode(RSVP, session_id, participant_id, "n")
+                ),
             ]
         ]
     )
@@ -277,9 +282,24 @@ class Rendered:
 
 
 async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None:
-    tz = deps.settings.tz
     if claimed.kind == OutboxKind.STAFF_ALERT:
         return await _render_staff_alert(session, deps, claimed)
+    rendered = await _render_for_participant(session, deps, claimed)
+    if rendered is None or claimed.participant_id is None:
+        return rendered
+    if await shares_phone(session, claimed.participant_id):
+        # A family's phone: the first line says whom the message is for.
+        participant = await session.get(Participant, claimed.participant_id)
+        if participant is None:
+            return rendered
+        language = participant.language
+        text = for_person(translations(language), participant.first_name, language, rendered.text)
+        return replace(rendered, text=text)
+    return rendered
+
+
+async def _render_for_participant(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None:
+    tz = deps.settings.tz
     participant = await session.get(Participant, claimed.participant_id)
     row = await session.get(Session, claimed.session_id) if claimed.session_id else None
     if participant is None or participant.telegram_chat_id is None or row is None:
@@ -288,7 +308,9 @@ async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None
     t = translations(language)
     _ = t.gettext
     if claimed.kind == OutboxKind.REMINDER:
-        markup = rsvp_buttons(row.id, _("✅ Je viens"), _("❌ Je ne peux pas venir"))
+        markup = rsvp_buttons(
+            row.id, participant.id, _("✅ Je viens"), _("❌ Je ne peux pas venir")
+        )
         venue = None
         if row.latitude is not None and row.longitude is not None:
             venue = (
@@ -312,7 +334,7 @@ async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None
         return Rendered(
             participant.telegram_chat_id,
             feedback_question_text(t, row, question, language),
-            face_buttons(row.id, question, scale),
+            face_buttons(row.id, participant.id, question, scale),
         )
     change = claimed.payload.get("change")
     if change == "cancelled":
@@ -325,7 +347,7 @@ async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None
     return Rendered(
         participant.telegram_chat_id,
         moved_text(t, row, language, tz, previous),
-        rsvp_buttons(row.id, _("✅ Je viens"), _("❌ Je ne peux pas venir")),
+        rsvp_buttons(row.id, participant.id, _("✅ Je viens"), _("❌ Je ne peux pas venir")),
     )
 
 

@@ -15,12 +15,19 @@ LANGUAGE = "lang"
 CONSENT = "consent"
 
 
-def language_picker(languages: Sequence[Language]) -> InlineKeyboardMarkup:
-    """Each language in its own name and script, two per row."""
+def language_picker(
+    languages: Sequence[Language], participant_id: int | None = None
+) -> InlineKeyboardMarkup:
+    """Each language in its own name and script, two per row.
+
+    For a participant the buttons carry their id: on a shared phone, each person keeps
+    their own language.
+    """
+    person = () if participant_id is None else (participant_id,)
     buttons = [
         InlineKeyboardButton(
             f"{lang.flag} {lang.native_name}",
-            callback_data=callback_data.encode(LANGUAGE, lang.code),
+            callback_data=callback_data.encode(LANGUAGE, lang.code, *person),
         )
         for lang in languages
     ]

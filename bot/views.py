@@ -121,7 +121,7 @@ def feedback_question_text(t: NullTranslations, row: Session, question: str, lan
 
 
 def face_buttons(
-    session_id: int, question: str, scale: int, chosen: int | None = None
+    session_id: int, participant_id: int, question: str, scale: int, chosen: int | None = None
 ) -> InlineKeyboardMarkup:
     """Big faces in one row, happiest first; the chosen one is framed after a tap."""
     return InlineKeyboardMarkup(
@@ -129,9 +129,17 @@ def face_buttons(
             [
                 InlineKeyboardButton(
                     f"[{face}]" if index == chosen else face,
-                    callback_data=callback_data.encode(FACE, session_id, question, index),
+                    callback_data=callback_data.encode(
+                        FACE, session_id, participant_id, question, index
+                    ),
                 )
                 for index, face in enumerate(faces(scale))
             ]
         ]
     )
+
+
+def for_person(t: NullTranslations, name: str, language: str, text: str) -> str:
+    """``text`` under a line naming the person it is for (a phone shared by a family)."""
+    header = t.gettext("👤 Pour %(name)s :") % {"name": isolate(name, language)}
+    return rtl_line(f"{header}\n{text}", language)

@@ -134,7 +134,8 @@ class Participant(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     first_name: Mapped[str] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(16))
-    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, default=None)
+    # Not unique: a family may share one phone, one Telegram account for several people.
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True, default=None)
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     telegram_language: Mapped[str | None] = mapped_column(String(16), default=None)
     status: Mapped[str] = mapped_column(String(16), default=ParticipantStatus.ACTIVE)

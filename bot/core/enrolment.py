@@ -150,11 +150,17 @@ async def accept_invite(
     language: str,
     telegram_language: str | None,
     now: datetime,
+    participant_id: int | None = None,
+    new_person: bool = False,
 ) -> Enrolled | InviteProblem:
     """Consent given: use the invite exactly once and enrol the person; the caller commits.
 
     The invite is claimed with a conditional UPDATE, so two taps racing on the same
-    link enrol one person once.
+    link enrol one person once. On a phone that already has someone enrolled, the caller
+    says who this is: ``participant_id`` (the same person, joining another group) or
+    ``new_person`` (a family sharing the phone: a person of their own, with their own
+    language, groups and reminders). Without either, the one person already enrolled
+    from this account is reused.
     """
     checked = await check_invite(session, token, now)
     if isinstance(checked, InviteProblem):
@@ -166,9 +172,17 @@ async def accept_invite(
     )
     if getattr(claimed, "rowcount", 0) != 1:
         return InviteProblem.USED
-    participant = await session.scalar(
-        select(Participant).where(Participant.telegram_user_id == telegram_user_id)
+    on_phone = select(Participant).where(
+        Participant.telegram_user_id == telegram_user_id,
+        Participant.status != ParticipantStatus.ERASED,
     )
+    participant: Participant | None = None
+    if participant_id is not None:
+        participant = await session.scalar(on_phone.where(Participant.id == participant_id))
+        if participant is None:
+            return InviteProblem.UNKNOWN  # not a person of this phone: a forged choice
+    elif not new_person:
+        participant = (await session.scalars(on_phone.order_by(Participant.id).limit(1))).first()
     already_known = participant is not None
     if participant is None:
         participant = Participant(

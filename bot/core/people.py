@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.models import Participant, ParticipantStatus, Role, Staff
 
@@ -51,24 +52,51 @@ async def active_staff(session: AsyncSession, telegram_user_id: int) -> StaffVie
     )
 
 
-async def enrolled_participant(
+async def enrolled_participants(
     session: AsyncSession, telegram_user_id: int
-) -> ParticipantView | None:
-    participant = await session.scalar(
-        select(Participant).where(
-            Participant.telegram_user_id == telegram_user_id,
-            Participant.status != ParticipantStatus.ERASED,
+) -> list[ParticipantView]:
+    """Everyone enrolled from this Telegram account, first enrolled first.
+
+    Usually one person; a family sharing one phone has several, each with their own
+    language, groups and reminders.
+    """
+    rows = (
+        await session.scalars(
+            select(Participant)
+            .where(
+                Participant.telegram_user_id == telegram_user_id,
+                Participant.status != ParticipantStatus.ERASED,
+            )
+            .order_by(Participant.id)
         )
+    ).all()
+    return [
+        ParticipantView(
+            id=p.id,
+            first_name=p.first_name,
+            language=p.language,
+            status=ParticipantStatus(p.status),
+            chat_id=p.telegram_chat_id,
+        )
+        for p in rows
+    ]
+
+
+async def shares_phone(session: AsyncSession, participant_id: int) -> bool:
+    """Whether someone else is enrolled from the same Telegram account: then every message
+    says whom it is for."""
+    others = aliased(Participant)
+    found = await session.scalar(
+        select(others.id)
+        .join(Participant, Participant.telegram_user_id == others.telegram_user_id)
+        .where(
+            Participant.id == participant_id,
+            others.id != participant_id,
+            others.status != ParticipantStatus.ERASED,
+        )
+        .limit(1)
     )
-    if participant is None:
-        return None
-    return ParticipantView(
-        id=participant.id,
-        first_name=participant.first_name,
-        language=participant.language,
-        status=ParticipantStatus(participant.status),
-        chat_id=participant.telegram_chat_id,
-    )
+    return found is not None
 
 
 async def active_staff_members(session: AsyncSession) -> list[StaffView]:

@@ -20,7 +20,16 @@ from bot.context import BotContext
 from bot.core import absence_alerts, attendance, rsvp, schedule
 from bot.core.attendance import Sheet, SheetProblem, Tapped
 from bot.dispatcher import SHEET, wake_within
-from bot.handlers.common import Who, answer, answer_unknown, as_staff, identify, staff_only
+from bot.handlers.common import (
+    Who,
+    answer,
+    as_staff,
+    for_one_person,
+    identify,
+    person_action,
+    reply,
+    staff_only,
+)
 from bot.i18n import format_day, format_time, isolate, rtl_line
 from bot.sheet_redraws import SheetRedraws
 from bot.views import place_text, session_line
@@ -451,12 +460,16 @@ async def me_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None:
         return
-    if who.participant is None:
-        if who.staff is None:
-            await answer_unknown(update, who)
-        else:
-            await answer(update, who.t.gettext("Pour l'équipe : /today"))
+    if who.staff is not None:
+        await answer(update, who.t.gettext("Pour l'équipe : /today"))
         return
+    await for_one_person(update, context, who, "me")
+
+
+@person_action("me")
+async def _me_for(update: Update, context: BotContext, who: Who) -> None:
+    """Only the chosen person's marks, also on a phone a family shares."""
+    assert who.participant is not None
     _ = who.t.gettext
     deps = context.deps
     now = deps.clock.now()
@@ -471,7 +484,7 @@ async def me_command(update: Update, context: BotContext) -> None:
         text += "\n\n" + _("📅 Prochaine activité :\n%(session)s") % {
             "session": session_line(coming[0], who.language, deps.settings.tz)
         }
-    await answer(update, rtl_line(text, who.language))
+    await reply(update, who.named(rtl_line(text, who.language)))
 
 
 async def corrections_command(update: Update, context: BotContext) -> None:

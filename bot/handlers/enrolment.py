@@ -7,7 +7,7 @@ the database before they accept.
 from __future__ import annotations
 
 from babel.support import NullTranslations
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import callback_data
@@ -15,7 +15,7 @@ from bot.context import BotContext
 from bot.core import enrolment, notices
 from bot.core.enrolment import InviteProblem
 from bot.core.notices import NoticeKind
-from bot.handlers.common import Who, answer, answer_unknown, identify
+from bot.handlers.common import Who, answer, for_one_person, identify, person_action, reply
 from bot.handlers.menus import set_chat_menu
 from bot.i18n import LANGUAGE_CODES, LANGUAGE_NAMES, isolate, picker_order, rtl_line, translations
 from bot.keyboards import CONSENT, LANGUAGE, consent_buttons, language_picker
@@ -24,6 +24,9 @@ from storage.models import ParticipantStatus
 
 TOKEN_KEY = "enrol_token"
 LANGUAGE_KEY = "enrol_language"
+PERSON_KEY = "enrol_person"  # on a phone already enrolled: a participant id, or NEW_PERSON
+NEW_PERSON = "new"
+SHARED = "shp"
 
 
 def problem_text(t: NullTranslations, problem: InviteProblem) -> str:
@@ -68,10 +71,8 @@ async def start(update: Update, context: BotContext) -> None:
         await _welcome_staff(update, who)
     elif token is not None:
         await _open_invite(update, context, who, token)
-    elif who.participant is not None:
-        await _welcome_back(update, context, who)
     else:
-        await answer_unknown(update, who)
+        await for_one_person(update, context, who, "start")
 
 
 async def _welcome_staff(update: Update, who: Who) -> None:
@@ -84,6 +85,7 @@ async def _welcome_staff(update: Update, who: Who) -> None:
     )
 
 
+@person_action("start")
 async def _welcome_back(update: Update, context: BotContext, who: Who) -> None:
     assert who.participant is not None
     _ = who.t.gettext
@@ -98,7 +100,7 @@ async def _welcome_back(update: Update, context: BotContext, who: Who) -> None:
         text = _("👋 Bonjour %(name)s ! Vos rappels arrivent ici.\n/help : l'aide") % {
             "name": isolate(who.participant.first_name, who.language)
         }
-    await answer(update, rtl_line(text, who.language))
+    await reply(update, who.named(rtl_line(text, who.language)))
 
 
 async def _open_invite(update: Update, context: BotContext, who: Who, token: str) -> None:
@@ -109,11 +111,85 @@ async def _open_invite(update: Update, context: BotContext, who: Who, token: str
         return
     assert context.user_data is not None
     context.user_data[TOKEN_KEY] = token
+    context.user_data.pop(PERSON_KEY, None)
     _ = who.t.gettext
     assert update.effective_chat is not None
+    if who.participants:
+        same = [
+            p for p in who.participants if p.first_name.casefold() == checked.first_name.casefold()
+        ]
+        if same:  # the same person, joining another group
+            context.user_data[PERSON_KEY] = same[0].id
+        else:  # someone else on a phone already enrolled: a family's shared phone?
+            await update.get_bot().send_message(
+                update.effective_chat.id,
+                _shared_question(who, checked.first_name),
+                reply_markup=_shared_buttons(who, checked.first_name),
+            )
+            return
     await update.get_bot().send_message(
         update.effective_chat.id,
         _("🌍 Choisissez votre langue :"),
+        reply_markup=language_picker(picker_order(who.telegram_language)),
+    )
+
+
+def _shared_question(who: Who, invited: str) -> str:
+    names = ", ".join(p.first_name for p in who.participants)
+    text = who.t.gettext(
+        "📱 Ce téléphone reçoit déjà les messages de %(names)s.\n"
+        "%(name)s est une autre personne qui utilise ce téléphone ?"
+    ) % {"names": isolate(names, who.language), "name": isolate(invited, who.language)}
+    return rtl_line(text, who.language)
+
+
+def _shared_buttons(who: Who, invited: str) -> InlineKeyboardMarkup:
+    _ = who.t.gettext
+    rows = [
+        [
+            InlineKeyboardButton(
+                (_("👥 Oui, %(name)s est une autre personne") % {"name": invited})[:60],
+                callback_data=callback_data.encode(SHARED, NEW_PERSON),
+            )
+        ]
+    ]
+    rows += [
+        [
+            InlineKeyboardButton(
+                (_("🙋 Non, c'est %(name)s") % {"name": person.first_name})[:60],
+                callback_data=callback_data.encode(SHARED, person.id),
+            )
+        ]
+        for person in who.participants
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+async def shared_answered(update: Update, context: BotContext) -> None:
+    """The answer to "another person on this phone?"; then the language picker, as usual."""
+    query = update.callback_query
+    who = await identify(update, context)
+    if query is None or who is None:
+        return
+    assert context.user_data is not None
+    fields = callback_data.decode(query.data, SHARED, 1)
+    choice: int | str | None = None
+    if fields is not None and fields[0] == NEW_PERSON:
+        choice = NEW_PERSON
+    elif fields is not None and fields[0].isdigit() and who.acting_for(int(fields[0])):
+        choice = int(fields[0])
+    if choice is None or TOKEN_KEY not in context.user_data or who.staff is not None:
+        await answer(
+            update,
+            who.t.gettext(
+                "⚠️ Ce bouton n'est plus valable. Ouvrez à nouveau votre lien d'invitation."
+            ),
+        )
+        return
+    context.user_data[PERSON_KEY] = choice
+    await query.answer()
+    await query.edit_message_text(
+        who.t.gettext("🌍 Choisissez votre langue :"),
         reply_markup=language_picker(picker_order(who.telegram_language)),
     )
 
@@ -124,15 +200,23 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, LANGUAGE, 1)
-    if fields is None or fields[0] not in LANGUAGE_CODES:
+    # Enrolment and staff pickers carry the language; a participant's also carries their id.
+    fields = callback_data.decode(query.data, LANGUAGE, 1) or callback_data.decode(
+        query.data, LANGUAGE, 2
+    )
+    if (
+        fields is None
+        or fields[0] not in LANGUAGE_CODES
+        or (len(fields) == 2 and not fields[1].isdigit())
+    ):
         await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
     language = fields[0]
+    person = who.acting_for(int(fields[1])) if len(fields) == 2 else None
     t = translations(language)
     _ = t.gettext
     assert context.user_data is not None
-    if TOKEN_KEY in context.user_data and who.participant is None and who.staff is None:
+    if TOKEN_KEY in context.user_data and len(fields) == 1 and who.staff is None:
         context.user_data[LANGUAGE_KEY] = language
         await query.answer()
         await query.edit_message_text(
@@ -145,7 +229,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
             # For who cannot read: the same notice, spoken, recorded by the team.
             await update.get_bot().send_voice(update.effective_chat.id, voice)
         return
-    if who.participant is None and who.staff is None:
+    if who.staff is None and (person is None or person.participant is None):
         await answer(
             update,
             who.t.gettext(
@@ -154,10 +238,11 @@ async def language_chosen(update: Update, context: BotContext) -> None:
         )
         return
     async with unit_of_work(context.deps.sessionmaker) as session:
-        if who.participant is not None:
-            await enrolment.set_participant_language(session, who.participant.id, language)
-        elif who.staff is not None:
+        if who.staff is not None:
             await enrolment.set_staff_language(session, who.staff.id, language)
+        elif person is not None and person.participant is not None:
+            # Only this person's language: others on a shared phone keep theirs.
+            await enrolment.set_participant_language(session, person.participant.id, language)
         await session.commit()
     await query.answer()
     await query.edit_message_text(
@@ -194,6 +279,7 @@ async def consent_given(update: Update, context: BotContext) -> None:
         return
     context.user_data.pop(TOKEN_KEY, None)
     context.user_data.pop(LANGUAGE_KEY, None)
+    person = context.user_data.pop(PERSON_KEY, None)
     await query.answer()
     if fields[0] == "no":
         await query.edit_message_text(
@@ -212,6 +298,8 @@ async def consent_given(update: Update, context: BotContext) -> None:
             language=language,
             telegram_language=who.telegram_language,
             now=context.deps.clock.now(),
+            participant_id=person if isinstance(person, int) else None,
+            new_person=person == NEW_PERSON,
         )
         if not isinstance(result, InviteProblem):
             await session.commit()
@@ -236,4 +324,5 @@ HANDLERS = [
     CommandHandler("start", start),
     CallbackQueryHandler(language_chosen, pattern=callback_data.pattern(LANGUAGE)),
     CallbackQueryHandler(consent_given, pattern=callback_data.pattern(CONSENT)),
+    CallbackQueryHandler(shared_answered, pattern=callback_data.pattern(SHARED)),
 ]

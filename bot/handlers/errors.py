@@ -14,7 +14,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext
 from bot.core import outbox
-from bot.core.people import active_staff, admin_ids, enrolled_participant
+from bot.core.people import active_staff, admin_ids, enrolled_participants
 from bot.dispatcher import wake
 from bot.i18n import resolve_language, translations
 from storage.db import unit_of_work
@@ -95,7 +95,7 @@ async def _stored_language(context: BotContext, telegram_user_id: int | None) ->
             staff = await active_staff(session, telegram_user_id)
             if staff is not None:
                 return staff.language
-            participant = await enrolled_participant(session, telegram_user_id)
-            return participant.language if participant else None
+            people = await enrolled_participants(session, telegram_user_id)
+            return people[0].language if people else None
     except Exception:
         return None

@@ -40,21 +40,24 @@ async def face_tapped(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
+    fields = callback_data.decode(query.data, FACE, 4)
+    if fields is None or not (fields[0].isdigit() and fields[1].isdigit() and fields[3].isdigit()):
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        return
+    # The faces name their person: on a shared phone, each answers for themselves.
+    person = who.acting_for(int(fields[1]))
+    if person is None or person.participant is None:
+        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+        return
+    who, participant_id = person, person.participant.id
     _ = who.t.gettext
-    fields = callback_data.decode(query.data, FACE, 3)
-    if who.participant is None:
-        await answer(update, _("⛔ Ce bouton n'est pas pour vous."))
-        return
-    if fields is None or not fields[0].isdigit() or not fields[2].isdigit():
-        await answer(update, _("⚠️ Ce bouton n'est plus valable."))
-        return
-    session_id, question, score = int(fields[0]), fields[1], int(fields[2])
+    session_id, question, score = int(fields[0]), fields[2], int(fields[3])
     deps = context.deps
     async with unit_of_work(deps.sessionmaker) as session:
         result = await feedback.record_answer(
             session,
             session_id=session_id,
-            participant_id=who.participant.id,
+            participant_id=participant_id,
             question=question,
             score=score,
             now=deps.clock.now(),
@@ -71,14 +74,16 @@ async def face_tapped(update: Update, context: BotContext) -> None:
     text = feedback_question_text(who.t, row, question, who.language)
     thanks = _("✅ Merci ! Votre réponse : %(face)s") % {"face": chosen}
     await query.edit_message_text(
-        rtl_line(f"{text}\n\n{thanks}", who.language),
+        who.named(rtl_line(f"{text}\n\n{thanks}", who.language)),
         # The faces give way to the thanks; one small button brings them back to change.
         reply_markup=InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
                         _("✏️ Changer"),
-                        callback_data=callback_data.encode(CHANGE, session_id, question),
+                        callback_data=callback_data.encode(
+                            CHANGE, session_id, participant_id, question
+                        ),
                     )
                 ]
             ]
@@ -88,12 +93,14 @@ async def face_tapped(update: Update, context: BotContext) -> None:
         wake(context.application)
     elif result.first_time and update.effective_chat is not None:
         assert context.user_data is not None
-        context.user_data[COMMENT_KEY] = session_id
+        context.user_data[COMMENT_KEY] = (session_id, participant_id)
         await update.get_bot().send_message(
             update.effective_chat.id,
-            rtl_line(
-                _("✍️ Vous voulez en dire plus ? Écrivez, ou envoyez un message vocal 🎤."),
-                who.language,
+            who.named(
+                rtl_line(
+                    _("✍️ Vous voulez en dire plus ? Écrivez, ou envoyez un message vocal 🎤."),
+                    who.language,
+                )
             ),
             reply_markup=InlineKeyboardMarkup(
                 [
@@ -114,16 +121,22 @@ async def change_answer(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, CHANGE, 2)
-    if who.participant is None or fields is None or not fields[0].isdigit():
+    fields = callback_data.decode(query.data, CHANGE, 3)
+    person = (
+        who.acting_for(int(fields[1]))
+        if fields is not None and fields[0].isdigit() and fields[1].isdigit()
+        else None
+    )
+    if fields is None or person is None or person.participant is None:
         await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
-    session_id, question = int(fields[0]), fields[1]
+    who, participant_id = person, person.participant.id
+    session_id, question = int(fields[0]), fields[2]
     async with unit_of_work(context.deps.sessionmaker) as session:
         state = await feedback.can_change(
             session,
             session_id=session_id,
-            participant_id=who.participant.id,
+            participant_id=participant_id,
             question=question,
             now=context.deps.clock.now(),
         )
@@ -132,7 +145,7 @@ async def change_answer(update: Update, context: BotContext) -> None:
         return
     await query.answer()
     await query.edit_message_reply_markup(
-        face_buttons(session_id, question, state.scale, chosen=state.score)
+        face_buttons(session_id, participant_id, question, state.scale, chosen=state.score)
     )
 
 
@@ -150,17 +163,23 @@ async def no_thanks(update: Update, context: BotContext) -> None:
 async def take_comment(update: Update, context: BotContext, who: Who) -> bool:
     """A text or voice right after "tell us more?": kept as a comment. False if none expected."""
     message = update.effective_message
-    if context.user_data is None or who.participant is None or message is None:
+    if context.user_data is None or message is None:
         return False
-    session_id = context.user_data.get(COMMENT_KEY)
-    if session_id is None or not (message.text or message.voice):
+    waiting = context.user_data.get(COMMENT_KEY)
+    if waiting is None or not (message.text or message.voice):
         return False
+    session_id, participant_id = waiting
+    # The comment is for the person who was just asked, also on a shared phone.
+    person = who.acting_for(participant_id)
+    if person is None:
+        return False
+    who = person
     context.user_data.pop(COMMENT_KEY, None)
     async with unit_of_work(context.deps.sessionmaker) as session:
         stored = await feedback.add_comment(
             session,
             session_id=session_id,
-            participant_id=who.participant.id,
+            participant_id=participant_id,
             text=message.text,
             voice_file_id=message.voice.file_id if message.voice else None,
             now=context.deps.clock.now(),
@@ -171,8 +190,11 @@ async def take_comment(update: Update, context: BotContext, who: Who) -> bool:
         return False
     await answer(
         update,
-        rtl_line(
-            who.t.gettext("🙏 Merci ! C'est transmis à l'équipe, sans votre nom."), who.language
+        who.named(
+            rtl_line(
+                who.t.gettext("🙏 Merci ! C'est transmis à l'équipe, sans votre nom."),
+                who.language,
+            )
         ),
     )
     return True

@@ -8,7 +8,15 @@ from telegram.ext import CommandHandler, MessageHandler, filters
 from bot.context import BotContext
 from bot.core import enrolment, notices
 from bot.core.notices import NoticeKind
-from bot.handlers.common import answer, answer_unknown, identify
+from bot.handlers.common import (
+    Who,
+    answer,
+    answer_unknown,
+    for_one_person,
+    identify,
+    person_action,
+    reply,
+)
 from bot.handlers.feedback import take_comment
 from bot.handlers.voice_notes import take_staff_voice
 from bot.i18n import picker_order, rtl_line
@@ -36,7 +44,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "/language : changer de langue\n"
             "/help : cette aide"
         )
-    elif who.participant is not None:
+    elif who.participants:
         text = _(
             "❓ Aide\n\n"
             "📅 Vous recevez ici les rappels de vos activités.\n"
@@ -64,13 +72,23 @@ async def language_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None or update.effective_chat is None:
         return
-    if who.staff is None and who.participant is None:
-        await answer_unknown(update, who)
+    if who.staff is not None:
+        await update.get_bot().send_message(
+            update.effective_chat.id,
+            who.t.gettext("🌍 Choisissez votre langue :"),
+            reply_markup=language_picker(picker_order(who.language)),
+        )
         return
+    await for_one_person(update, context, who, "language")
+
+
+@person_action("language")
+async def _language_for(update: Update, context: BotContext, who: Who) -> None:
+    assert who.participant is not None and update.effective_chat is not None
     await update.get_bot().send_message(
         update.effective_chat.id,
-        who.t.gettext("🌍 Choisissez votre langue :"),
-        reply_markup=language_picker(picker_order(who.language)),
+        who.named(who.t.gettext("🌍 Choisissez votre langue :")),
+        reply_markup=language_picker(picker_order(who.language), who.participant.id),
     )
 
 
@@ -79,23 +97,32 @@ async def stop_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None:
         return
-    if who.participant is None:
-        if who.staff is None:
-            await answer_unknown(update, who)
-        else:
-            await answer(update, who.t.gettext("⛔ /stop est fait pour les participants."))
+    if who.staff is not None:
+        await answer(update, who.t.gettext("⛔ /stop est fait pour les participants."))
         return
+    await for_one_person(update, context, who, "stop")
+
+
+@person_action("stop")
+async def _stop_for(update: Update, context: BotContext, who: Who) -> None:
+    """Only this person stops; others on a shared phone keep their reminders."""
+    assert who.participant is not None
     async with unit_of_work(context.deps.sessionmaker) as session:
         await enrolment.set_participant_status(
             session, who.participant.id, ParticipantStatus.STOPPED
         )
         await session.commit()
     _ = who.t.gettext
-    await answer(
+    await reply(
         update,
-        rtl_line(
-            _("🔕 D'accord, vous ne recevrez plus de messages.\nPour recommencer, envoyez /start."),
-            who.language,
+        who.named(
+            rtl_line(
+                _(
+                    "🔕 D'accord, vous ne recevrez plus de messages.\n"
+                    "Pour recommencer, envoyez /start."
+                ),
+                who.language,
+            )
         ),
     )
 
@@ -105,7 +132,7 @@ async def fallback_message(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None:
         return
-    if who.staff is None and who.participant is None:
+    if who.staff is None and not who.participants:
         await answer_unknown(update, who)
         return
     if await take_comment(update, context, who) or await take_staff_voice(update, context, who):

@@ -13,7 +13,15 @@ from bot import callback_data
 from bot.context import BotContext
 from bot.core import privacy
 from bot.dispatcher import ERASE, wake
-from bot.handlers.common import answer, answer_unknown, identify, staff_only
+from bot.handlers.common import (
+    Who,
+    answer,
+    for_one_person,
+    identify,
+    person_action,
+    reply,
+    staff_only,
+)
 from bot.i18n import isolate, rtl_line, translations
 from storage.db import unit_of_work
 from storage.models import Group, Membership, Participant, ParticipantStatus
@@ -27,12 +35,16 @@ async def mydata_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None or update.effective_chat is None:
         return
-    if who.participant is None:
-        if who.staff is None:
-            await answer_unknown(update, who)
-        else:
-            await answer(update, who.t.gettext("⛔ /mydata est fait pour les participants."))
+    if who.staff is not None:
+        await answer(update, who.t.gettext("⛔ /mydata est fait pour les participants."))
         return
+    await for_one_person(update, context, who, "mydata")
+
+
+@person_action("mydata")
+async def _mydata_for(update: Update, context: BotContext, who: Who) -> None:
+    """Only the chosen person's data, also on a phone a family shares."""
+    assert who.participant is not None and update.effective_chat is not None
     async with unit_of_work(context.deps.sessionmaker) as session:
         data = await privacy.everything_about(session, who.participant.id)
     _ = who.t.gettext
@@ -55,7 +67,7 @@ async def mydata_command(update: Update, context: BotContext) -> None:
         "answers": len(data["answers_to_reminders"]),
         "feedback": len(data["feedback"]),
     }
-    await answer(update, rtl_line(text, who.language))
+    await reply(update, who.named(rtl_line(text, who.language)))
     payload = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
     await update.get_bot().send_document(
         update.effective_chat.id,
@@ -70,31 +82,42 @@ async def forget_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None or update.effective_chat is None:
         return
-    if who.participant is None:
-        if who.staff is None:
-            await answer_unknown(update, who)
-        else:
-            await answer(update, who.t.gettext("⛔ /forget est fait pour les participants."))
+    if who.staff is not None:
+        await answer(update, who.t.gettext("⛔ /forget est fait pour les participants."))
         return
+    await for_one_person(update, context, who, "forget")
+
+
+@person_action("forget")
+async def _forget_for(update: Update, context: BotContext, who: Who) -> None:
+    assert who.participant is not None and update.effective_chat is not None
     _ = who.t.gettext
+    person = who.participant.id
     await update.get_bot().send_message(
         update.effective_chat.id,
-        rtl_line(
-            _(
-                "🗑 Effacer vos données ?\n"
-                "Votre prénom et votre compte Telegram seront effacés. Vos présences restent "
-                "seulement comme chiffres anonymes. Votre référent confirme l'effacement."
-            ),
-            who.language,
+        who.named(
+            rtl_line(
+                _(
+                    "🗑 Effacer vos données ?\n"
+                    "Votre prénom et votre compte Telegram seront effacés. Vos présences restent "
+                    "seulement comme chiffres anonymes. Votre référent confirme l'effacement."
+                ),
+                who.language,
+            )
         ),
         reply_markup=InlineKeyboardMarkup(
             [
                 [
                     InlineKeyboardButton(
-                        _("🗑 Oui, effacer"), callback_data=callback_data.encode(ASK, "yes")
+                        _("🗑 Oui, effacer"),
+                        callback_data=callback_data.encode(ASK, "yes", person),
                     )
                 ],
-                [InlineKeyboardButton(_("❌ Non"), callback_data=callback_data.encode(ASK, "no"))],
+                [
+                    InlineKeyboardButton(
+                        _("❌ Non"), callback_data=callback_data.encode(ASK, "no", person)
+                    )
+                ],
             ]
         ),
     )
@@ -105,21 +128,28 @@ async def forget_answered(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    _ = who.t.gettext
-    fields = callback_data.decode(query.data, ASK, 1)
-    if who.participant is None or fields is None:
-        await answer(update, _("⚠️ Ce bouton n'est plus valable."))
+    fields = callback_data.decode(query.data, ASK, 2)
+    # The question named its person: on a shared phone, only that person is erased.
+    person = who.acting_for(int(fields[1])) if fields is not None and fields[1].isdigit() else None
+    if fields is None or person is None or person.participant is None:
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
+    who = person
+    _ = who.t.gettext
     await query.answer()
     if fields[0] != "yes":
         await query.edit_message_text(_("👌 D'accord, rien n'est effacé."))
         return
     async with unit_of_work(context.deps.sessionmaker) as session:
-        await privacy.request_erasure(session, who.participant.id, now=context.deps.clock.now())
+        await privacy.request_erasure(session, person.participant.id, now=context.deps.clock.now())
         await session.commit()
     wake(context.application)
     await query.edit_message_text(
-        rtl_line(_("📨 Demande envoyée. Votre référent va confirmer l'effacement."), who.language)
+        who.named(
+            rtl_line(
+                _("📨 Demande envoyée. Votre référent va confirmer l'effacement."), who.language
+            )
+        )
     )
 
 

@@ -11,7 +11,7 @@ from bot.context import BotContext
 from bot.core import rsvp, schedule
 from bot.core.rsvp import RsvpProblem
 from bot.dispatcher import RSVP, wake
-from bot.handlers.common import answer, answer_unknown, identify
+from bot.handlers.common import Who, answer, for_one_person, identify, person_action, reply
 from bot.i18n import rtl_line
 from bot.views import REASON_EMOJI, reason_label, session_line
 from storage.db import unit_of_work
@@ -30,10 +30,13 @@ def problem_text(t: NullTranslations, problem: RsvpProblem) -> str:
     }[problem]
 
 
-def reason_buttons(t: NullTranslations, session_id: int) -> InlineKeyboardMarkup:
+def reason_buttons(
+    t: NullTranslations, session_id: int, participant_id: int
+) -> InlineKeyboardMarkup:
     buttons = [
         InlineKeyboardButton(
-            reason_label(t, reason), callback_data=callback_data.encode(REASON, session_id, reason)
+            reason_label(t, reason),
+            callback_data=callback_data.encode(REASON, session_id, participant_id, reason),
         )
         for reason in REASON_EMOJI
     ]
@@ -46,20 +49,32 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
+    fields = callback_data.decode(query.data, RSVP, 3)
+    if (
+        fields is None
+        or not fields[0].isdigit()
+        or not fields[1].isdigit()
+        or fields[2]
+        not in (
+            "y",
+            "n",
+        )
+    ):
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        return
+    # The button names its person: on a shared phone, each answers for themselves.
+    person = who.acting_for(int(fields[1]))
+    if person is None or person.participant is None:
+        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+        return
+    who, participant_id = person, person.participant.id
     _ = who.t.gettext
-    fields = callback_data.decode(query.data, RSVP, 2)
-    if who.participant is None:
-        await answer(update, _("⛔ Ce bouton n'est pas pour vous."))
-        return
-    if fields is None or not fields[0].isdigit() or fields[1] not in ("y", "n"):
-        await answer(update, _("⚠️ Ce bouton n'est plus valable."))
-        return
-    session_id, choice = int(fields[0]), RsvpAnswer.YES if fields[1] == "y" else RsvpAnswer.NO
+    session_id, choice = int(fields[0]), RsvpAnswer.YES if fields[2] == "y" else RsvpAnswer.NO
     async with unit_of_work(context.deps.sessionmaker) as session:
         result = await rsvp.record_answer(
             session,
             session_id=session_id,
-            participant_id=who.participant.id,
+            participant_id=participant_id,
             answer=choice,
             now=context.deps.clock.now(),
         )
@@ -75,7 +90,9 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
                     [
                         InlineKeyboardButton(
                             _("✅ Je viens (changer)"),
-                            callback_data=callback_data.encode(RSVP, session_id, "n"),
+                            callback_data=callback_data.encode(
+                                RSVP, session_id, participant_id, "n"
+                            ),
                         )
                     ]
                 ]
@@ -84,7 +101,7 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
     else:
         await query.answer()
         wake(context.application)
-        await query.edit_message_reply_markup(reason_buttons(who.t, session_id))
+        await query.edit_message_reply_markup(reason_buttons(who.t, session_id, participant_id))
 
 
 async def reason_tapped(update: Update, context: BotContext) -> None:
@@ -93,24 +110,27 @@ async def reason_tapped(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    _ = who.t.gettext
-    fields = callback_data.decode(query.data, REASON, 2)
-    if who.participant is None:
-        await answer(update, _("⛔ Ce bouton n'est pas pour vous."))
-        return
+    fields = callback_data.decode(query.data, REASON, 3)
     if (
         fields is None
         or not fields[0].isdigit()
-        or fields[1] not in {r.value for r in DeclineReason}
+        or not fields[1].isdigit()
+        or fields[2] not in {r.value for r in DeclineReason}
     ):
-        await answer(update, _("⚠️ Ce bouton n'est plus valable."))
+        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
-    session_id, reason = int(fields[0]), DeclineReason(fields[1])
+    person = who.acting_for(int(fields[1]))
+    if person is None or person.participant is None:
+        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+        return
+    who, participant_id = person, person.participant.id
+    _ = who.t.gettext
+    session_id, reason = int(fields[0]), DeclineReason(fields[2])
     async with unit_of_work(context.deps.sessionmaker) as session:
         result = await rsvp.record_answer(
             session,
             session_id=session_id,
-            participant_id=who.participant.id,
+            participant_id=participant_id,
             answer=RsvpAnswer.NO,
             reason=reason,
             now=context.deps.clock.now(),
@@ -128,7 +148,7 @@ async def reason_tapped(update: Update, context: BotContext) -> None:
                     InlineKeyboardButton(
                         _("❌ Je ne viens pas : %(reason)s (changer)")
                         % {"reason": reason_label(who.t, reason)},
-                        callback_data=callback_data.encode(RSVP, session_id, "y"),
+                        callback_data=callback_data.encode(RSVP, session_id, participant_id, "y"),
                     )
                 ]
             ]
@@ -141,23 +161,28 @@ async def next_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None:
         return
-    if who.participant is None:
-        if who.staff is None:
-            await answer_unknown(update, who)
-        else:
-            await answer(update, who.t.gettext("Pour l'équipe : /sessions"))
+    if who.staff is not None:
+        await answer(update, who.t.gettext("Pour l'équipe : /sessions"))
         return
+    await for_one_person(update, context, who, "next")
+
+
+@person_action("next")
+async def _next_for(update: Update, context: BotContext, who: Who) -> None:
+    assert who.participant is not None
     _ = who.t.gettext
     async with unit_of_work(context.deps.sessionmaker) as session:
         rows = await schedule.coming_sessions_of_participant(
             session, who.participant.id, now=context.deps.clock.now()
         )
     if not rows:
-        await answer(update, rtl_line(_("📅 Pas d'activité prévue pour le moment."), who.language))
+        await reply(
+            update, who.named(rtl_line(_("📅 Pas d'activité prévue pour le moment."), who.language))
+        )
         return
     lines = [session_line(row, who.language, context.deps.settings.tz) for row in rows]
     text = _("📅 Vos prochaines activités :") + "\n" + "\n".join(lines)
-    await answer(update, rtl_line(text, who.language))
+    await reply(update, who.named(rtl_line(text, who.language)))
 
 
 HANDLERS = [

@@ -10,7 +10,15 @@ from bot import callback_data
 from bot.context import BotContext
 from bot.core import notices, schedule
 from bot.core.notices import NoticeKind
-from bot.handlers.common import Who, answer, answer_unknown, identify, staff_only
+from bot.handlers.common import (
+    Who,
+    answer,
+    for_one_person,
+    identify,
+    person_action,
+    reply,
+    staff_only,
+)
 from bot.handlers.sessions import load_manageable
 from bot.i18n import LANGUAGE_CODES, rtl_line
 from storage.db import unit_of_work
@@ -153,12 +161,15 @@ async def voice_command(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if who is None:
         return
-    if who.participant is None:
-        if who.staff is None:
-            await answer_unknown(update, who)
-        else:
-            await answer(update, who.t.gettext("⛔ /voice est fait pour les participants."))
+    if who.staff is not None:
+        await answer(update, who.t.gettext("⛔ /voice est fait pour les participants."))
         return
+    await for_one_person(update, context, who, "voice")
+
+
+@person_action("voice")
+async def _voice_for(update: Update, context: BotContext, who: Who) -> None:
+    assert who.participant is not None
     async with unit_of_work(context.deps.sessionmaker) as session:
         person = await session.get(Participant, who.participant.id)
         assert person is not None
@@ -171,7 +182,7 @@ async def voice_command(update: Update, context: BotContext) -> None:
         if voice_only
         else _("📝 D'accord : vos rappels arriveront de nouveau en texte.")
     )
-    await answer(update, rtl_line(text, who.language))
+    await reply(update, who.named(rtl_line(text, who.language)))
 
 
 HANDLERS = [

@@ -91,19 +91,23 @@ async def test_a_late_decline_alerts_the_referent_once_with_the_reason(harness: 
 async def test_a_forged_answer_for_someone_elses_session_changes_nothing(harness: Harness):
     h = harness
     prog, _referent, (amina, _karim) = await _setup(h)
+    amina_id, karim_id = prog.participant_ids
     await _import(h, prog.group_id, ics())
     stranger = h.server.user(4242, "Eve", language_code="fr")
     async with h.deps.sessionmaker() as session:
         session_id = (await session.scalars(select(Session.id))).first()
-    h.server.send_callback(stranger, 1, stranger.id, f"rsvp:1:{session_id}:y")
+    h.server.send_callback(stranger, 1, stranger.id, f"rsvp:1:{session_id}:{amina_id}:y")
     await h.idle()
-    h.server.send_callback(amina, 1, amina.id, "rsvp:1:999999:y")
+    h.server.send_callback(amina, 1, amina.id, f"rsvp:1:999999:{amina_id}:y")
     await h.idle()
     h.server.send_callback(amina, 1, amina.id, "rsvp:9:xx")
+    await h.idle()
+    h.server.send_callback(amina, 1, amina.id, f"rsvp:1:{session_id}:{karim_id}:n")
     await h.idle()
     answers = list(h.server.callback_answers.values())
     assert "pas pour vous" in answers[0]["text"]
     assert "plus valable" in answers[1]["text"] and "plus valable" in answers[2]["text"]
+    assert "pas pour vous" in answers[3]["text"], "Amina cannot answer for Karim"
     async with h.deps.sessionmaker() as session:
         assert (await session.scalars(select(Rsvp))).all() == []
 
