@@ -94,7 +94,9 @@ async def test_a_tap_thanks_and_can_change_within_a_day_but_not_after(harness: H
     h.clock.set(END + timedelta(days=2))
     await h.tap(amina, h.server.message(amina.id, question["message_id"]), "✏️ Changer")
     assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
-    h.server.send_callback(amina, question["message_id"], amina.id, f"fba:1:{sid}:{prog.participant_ids[0]}:how:3")
+    h.server.send_callback(
+        amina, question["message_id"], amina.id, f"fba:1:{sid}:{prog.participant_ids[0]}:how:3"
+    )
     await h.idle()
     assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
     async with h.deps.sessionmaker() as session:

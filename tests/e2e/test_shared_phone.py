@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 
@@ -27,9 +27,7 @@ async def _enrol(h: Harness, phone: FakeUser, token: str, language_label: str) -
 
 async def _people(h: Harness) -> list[Participant]:
     async with h.deps.sessionmaker() as session:
-        return list(
-            (await session.scalars(select(Participant).order_by(Participant.id))).all()
-        )
+        return list((await session.scalars(select(Participant).order_by(Participant.id))).all())
 
 
 async def test_a_family_phone_holds_two_people_each_with_their_own_language(harness: Harness):
