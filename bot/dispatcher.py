@@ -240,6 +240,7 @@ class Rendered:
     venue: tuple[float, float, str, str] | None = None
     voice: str | None = None  # a referent's voice note, by Telegram file id
     voice_only: bool = False
+    voice_caption: str | None = None  # on a shared phone: whom the voice note is for
 
     async def send(self, bot: ExtBot[Any]) -> Message:
         """Text, then the map pin, then the voice note; the buttons go on the last one.
@@ -275,7 +276,11 @@ class Rendered:
                 )
             elif self.voice is not None:
                 message = await bot.send_voice(
-                    self.chat_id, self.voice, reply_markup=markup, rate_limit_args=pace
+                    self.chat_id,
+                    self.voice,
+                    caption=self.voice_caption,
+                    reply_markup=markup,
+                    rate_limit_args=pace,
                 )
         assert message is not None
         return message
@@ -294,7 +299,8 @@ async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None
             return rendered
         language = participant.language
         text = for_person(translations(language), participant.first_name, language, rendered.text)
-        return replace(rendered, text=text)
+        # Voice only (for who cannot read): the name at least, under the voice note.
+        return replace(rendered, text=text, voice_caption=f"👤 {participant.first_name}")
     return rendered
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from bot.core import outbox
 from bot.i18n import isolate, translations
 from storage.models import Group, Membership, Participant, Rsvp, RsvpAnswer
+from storage.models import Session as SessionRow
 from tests.core.factories import one_session
 from tests.e2e.harness import Harness
 from tests.e2e.test_enrolment import _invite_link, _referent_with_group
@@ -96,6 +97,42 @@ async def test_a_family_phone_holds_two_people_each_with_their_own_language(harn
     await h.server.wait_for_bot_message(phone.id, count_before=before)
     amina, karim = await _people(h)
     assert (amina.status, karim.status) == ("active", "stopped")
+
+
+async def test_a_voice_only_reminder_on_a_shared_phone_names_its_person(harness: Harness):
+    h = harness
+    await _referent_with_group(h)
+    phone = h.server.user(559, "Famille", language_code="fr")
+    await _enrol(h, phone, await _invite_link(h, "Amina K."), "🇫🇷 Français")
+    question = await h.say(phone, f"/start {await _invite_link(h, 'Karim B.')}")
+    await h.tap(phone, question, "👥 Oui, Karim B. est une autre personne")
+    await h.tap(phone, h.server.message(phone.id, question["message_id"]), "🇫🇷 Français")
+    consent = h.last(phone)
+    await h.tap(phone, consent, consent["reply_markup"]["inline_keyboard"][0][0]["text"])
+    uploader = h.server.user(777, "Sophie")
+    recorded = h.server.send_voice(uploader, duration=4)
+    await h.idle()
+    ask = await h.say(phone, "/voice")
+    await h.tap(phone, ask, "👤 Karim B.")
+    async with h.deps.sessionmaker() as session:
+        group_id = (await session.scalars(select(Group.id))).one()
+    sid = await one_session(h.deps.sessionmaker, group_id, START, now=h.clock.now())
+    async with h.deps.sessionmaker() as session:
+        row = await session.get(SessionRow, sid)
+        assert row is not None
+        row.voice_file_id = recorded["message"]["voice"]["file_id"]
+        await outbox.plan_session(session, sid, now=h.clock.now(), tz=h.deps.settings.tz)
+        await session.commit()
+    before = h.server.bot_message_count(phone.id)
+    h.clock.set(EVENING_BEFORE)
+    await h.dispatch()
+    got = h.server.bot_messages(phone.id)[before:]
+    voices = [m for m in got if "voice" in m]
+    assert [m.get("caption") for m in voices] == ["👤 Amina K.", "👤 Karim B."] or [
+        m.get("caption") for m in voices
+    ] == ["👤 Karim B.", "👤 Amina K."]
+    texts = [m["text"] for m in got if "text" in m]
+    assert len(texts) == 1 and texts[0].startswith("👤 Pour Amina K. :"), "Karim: voice only"
 
 
 async def test_a_second_link_for_the_same_person_adds_a_group_not_a_person(harness: Harness):
