@@ -246,18 +246,19 @@ async def _write(
     The mark is an upsert: two referents tapping the same person at once both land, the
     later one wins, and neither fails on the unique (session, participant).
     """
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    # Core statements on the session's connection: no ORM bookkeeping for two plain rows.
+    connection = await session.connection()
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
     values = {"mark": new, "recorded_at": now, "recorded_by_id": staff_id}
     statement = insert(Attendance).values(
         session_id=row.id, participant_id=participant_id, **values
     )
-    await session.execute(
+    await connection.execute(
         statement.on_conflict_do_update(
             index_elements=["session_id", "participant_id"], set_=values
         )
     )
-    await session.execute(
+    await connection.execute(
         sa_insert(AttendanceChange).values(
             session_id=row.id,
             participant_id=participant_id,
@@ -284,10 +285,15 @@ def _with(sheet: Sheet, changed: dict[int, Mark]) -> Sheet:
 
 @dataclass(frozen=True)
 class Tapped:
-    """One tap, written: who it was for and their new mark."""
+    """One tap, decided: who it is for, their mark before and after."""
 
     name: str
     mark: Mark
+    session: Session
+    participant_id: int
+    old: Mark | None
+    staff_id: int
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -394,12 +400,48 @@ async def cycle_mark(
     now: datetime,
     sequence: int | None = None,
 ) -> TapOutcome:
-    """One tap on a person: their next mark. The caller commits.
+    """One tap on a person: their next mark, decided and written. The caller commits."""
+    outcome = await decide_tap(
+        session,
+        telegram_user_id=telegram_user_id,
+        session_id=session_id,
+        participant_id=participant_id,
+        now=now,
+        sequence=sequence,
+    )
+    if isinstance(outcome.result, Tapped):
+        await write_tap(session, outcome.result)
+    return outcome
 
-    A referent taps a dozen times in a few seconds, so the tap reads everything it must
-    check in one query (the staff member behind the account, the session, the right to
-    mark it, the person's place on the sheet and their current mark) and writes two rows.
-    The sheet is redrawn from the database afterwards, by the caller.
+
+async def write_tap(session: AsyncSession, tapped: Tapped) -> None:
+    """Write what ``decide_tap`` decided: the mark and its audit row."""
+    await _write(
+        session,
+        row=tapped.session,
+        participant_id=tapped.participant_id,
+        old=tapped.old,
+        new=tapped.mark,
+        staff_id=tapped.staff_id,
+        now=tapped.at,
+    )
+
+
+async def decide_tap(
+    session: AsyncSession,
+    *,
+    telegram_user_id: int,
+    session_id: int,
+    participant_id: int,
+    now: datetime,
+    sequence: int | None = None,
+) -> TapOutcome:
+    """Everything a tap must check, read in one query, and the mark it leads to.
+
+    A referent taps a dozen times in a few seconds, so the tap reads in one query the
+    staff member behind the account, the session, the right to mark it, the person's
+    place on the sheet and their current mark. Writing is ``write_tap``: the handler
+    answers the tap while the write travels.
     """
     found = (
         await session.execute(
@@ -427,16 +469,7 @@ async def cycle_mark(
     shown = _shown(old, RsvpAnswer(answer) if answer else None, bool(is_away))
     cycle = INTERVIEW_CYCLE if row.kind == SessionKind.INTERVIEW else CYCLE
     new = cycle[shown]
-    await _write(
-        session,
-        row=row,
-        participant_id=participant_id,
-        old=old,
-        new=new,
-        staff_id=staff.id,
-        now=now,
-    )
-    return TapOutcome(staff, Tapped(name, new))
+    return TapOutcome(staff, Tapped(name, new, row, participant_id, old, staff.id, now))
 
 
 async def mark_many(
