@@ -10,7 +10,8 @@ every request against api.json) would delay the bot's database calls and be coun
 the bot's. ``p50_ms``/``p99_ms`` are bot-side handling times
 (``Application.process_update``); ``sql_per_tap`` counts every SQL statement the bot ran
 while the taps went on (sheet redraws included); ``sheet_edits`` counts the sheet's
-redraws. Prints one JSON line.
+redraws; ``cpu_ms_per_tap`` is the bot process's CPU time per tap (both bots). Prints
+one JSON line.
 """
 
 from __future__ import annotations
@@ -185,7 +186,9 @@ async def activup(taps: int, database_url: str) -> dict[str, Any]:
             assert await asyncio.to_thread(conn.recv) == "tapping"
             _timed(app, durations)
             event.listen(engine.sync_engine, "before_cursor_execute", count)
+            cpu_started = time.process_time()
             _tapped, _elapsed = await asyncio.to_thread(conn.recv)
+            cpu = time.process_time() - cpu_started
             await deps.extras["sheet_redraws"].settled()
             event.remove(engine.sync_engine, "before_cursor_execute", count)
             conn.send("settled")
@@ -206,10 +209,11 @@ async def activup(taps: int, database_url: str) -> dict[str, Any]:
         "p99_ms": ms[int(0.99 * (len(ms) - 1))],
         "sql_per_tap": statements[0] / taps,
         "sheet_edits": phone["edits"],
+        "cpu_ms_per_tap": cpu * 1000 / taps,
     }
 
 
-async def bare(taps: int) -> float:
+async def bare(taps: int) -> tuple[float, float]:
     async def on_tap(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.callback_query is not None
         await update.callback_query.answer()
@@ -225,10 +229,12 @@ async def bare(taps: int) -> float:
             )
             conn.send(("bare", BARE_USER, ""))
             assert await asyncio.to_thread(conn.recv) == "tapping"
+            cpu_started = time.process_time()
             _tapped, elapsed = await asyncio.to_thread(conn.recv)
+            cpu = time.process_time() - cpu_started
             conn.send("settled")
             await asyncio.to_thread(conn.recv)
-    return float(taps / elapsed)
+    return float(taps / elapsed), cpu * 1000 / taps
 
 
 def main() -> None:
@@ -240,7 +246,7 @@ def main() -> None:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'taps.sqlite3'}"
         migrate.upgrade(url)
         ours = asyncio.run(activup(args.taps, url))
-    bare_rate = asyncio.run(bare(args.taps))
+    bare_rate, bare_cpu = asyncio.run(bare(args.taps))
     print(
         json.dumps(
             {
@@ -253,6 +259,8 @@ def main() -> None:
                 "p99_ms": round(ours["p99_ms"], 1),
                 "sql_per_tap": round(ours["sql_per_tap"], 2),
                 "sheet_edits": ours["sheet_edits"],
+                "cpu_ms_per_tap": round(ours["cpu_ms_per_tap"], 1),
+                "bare_cpu_ms_per_tap": round(bare_cpu, 1),
             }
         )
     )
