@@ -130,10 +130,16 @@ def isolate(value: object, language: str) -> str:
 
 
 def rtl_line(text: str, language: str) -> str:
-    """Start each line with RLM in right-to-left languages, so Telegram picks the direction."""
+    """Start each line with RLM in right-to-left languages, so Telegram picks the direction.
+
+    Lines that already start with it keep one: a rendered text can be wrapped again
+    (a shared phone's "for NAME" line above a reminder).
+    """
     if language not in RTL_LANGUAGES:
         return text
-    return "\n".join(RLM + line if line else line for line in text.split("\n"))
+    return "\n".join(
+        RLM + line if line and not line.startswith(RLM) else line for line in text.split("\n")
+    )
 
 
 def babel_locale(language: str) -> Locale:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.handlers.enrolment import consent_text
 from bot.i18n import FSI, LANGUAGES, PDI, RLM, translations
-from bot.views import cancelled_text, feedback_question_text, reminder_text
+from bot.views import cancelled_text, feedback_question_text, for_person, reminder_text
 from storage.models import Session, SessionKind
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "key_messages.md"
@@ -43,6 +43,10 @@ def render_all() -> str:
         thanks = _("✅ Merci ! Votre réponse : %(face)s") % {"face": "🙂"}
         messages = [
             ("reminder", reminder_text(t, row, lang.code, BRUSSELS)),
+            (
+                "reminder on a shared phone",
+                for_person(t, "Amina K.", lang.code, reminder_text(t, row, lang.code, BRUSSELS)),
+            ),
             ("cancellation", cancelled_text(t, row, lang.code, BRUSSELS)),
             ("feedback question", feedback_question_text(t, row, "how", lang.code)),
             ("thanks", thanks),
@@ -72,6 +76,15 @@ def test_an_arabic_reminder_keeps_time_and_place_in_order():
     assert f"{FSI}Atelier FLE{PDI}" in text
     assert f"{FSI}Maison des associations, Rue de Marcinelle 10, Charleroi{PDI}" in text
     assert text.index("Atelier FLE") < text.index("09:30") < text.index("Maison des associations")
+
+
+def test_an_arabic_reminder_on_a_shared_phone_names_the_person_first_and_in_order():
+    t = translations("ar")
+    text = for_person(t, "Amina K.", "ar", reminder_text(t, _session(), "ar", BRUSSELS))
+    lines = text.split("\n")
+    assert all(line.startswith(RLM) for line in lines if line), "each line starts right-to-left"
+    assert f"{FSI}Amina K.{PDI}" in lines[0], "the name is isolated in the first line"
+    assert text.index("Amina K.") < text.index("Atelier FLE") < text.index("09:30")
 
 
 def test_a_french_reminder_has_no_direction_marks():
