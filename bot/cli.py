@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.core import enrolment, organisation
 from bot.core.clock import SystemClock
 from bot.core.organisation import OrganisationError
+from bot.i18n import LANGUAGE_CODES
 from bot.qr import deep_link, qr_png
 from bot.settings import Settings
 from storage import migrate
@@ -382,6 +383,7 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
     from sqlalchemy import select
 
     from bot.core.reports import build_report
+    from bot.i18n import translations
     from bot.report_files import summary_csv, workbook
     from storage.models import Role, Staff
 
@@ -407,7 +409,10 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
         report = await build_report(
             session, start=first, end=last + timedelta(days=1), with_names=args.with_names
         )
-        return workbook(report, settings.tz) if args.format == "xlsx" else summary_csv(report)
+        t = translations(args.language or settings.default_language)
+        if args.format == "xlsx":
+            return workbook(report, settings.tz, t)
+        return summary_csv(report, t)
 
     data: bytes = _run_in_session(settings, action)
     Path(args.out).write_bytes(data)
@@ -572,6 +577,12 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--out", required=True)
     report.add_argument("--with-names", action="store_true", help="first names (admins only)")
     report.add_argument("--admin", type=int, default=None, help="the admin's Telegram id")
+    report.add_argument(
+        "--language",
+        choices=sorted(LANGUAGE_CODES),
+        default=None,
+        help="language of headers and labels (default: ACTIVUP_DEFAULT_LANGUAGE)",
+    )
     report.set_defaults(func=cmd_report)
 
     audit = sub.add_parser("audit", help="print the staff actions that changed data")

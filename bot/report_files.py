@@ -2,6 +2,7 @@
 
 Dates and numbers are real cells, not text; each sheet has a header row, column widths
 and a frozen top row. Times are shown in Brussels time (Excel cells have no time zone).
+Headers and labels are in the reader's language (French, unless told otherwise).
 """
 
 from __future__ import annotations
@@ -13,28 +14,44 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.support import NullTranslations
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from bot.core.reports import ModuleSummary, Report
+from bot.core.reports import NOT_RECORDED, ModuleSummary, Report
+from bot.i18n import SOURCE_LANGUAGE, translations
+from storage.models import SessionKind
 
-SUMMARY_HEADERS = (
-    "Module",
-    "Inscrits",
-    "Actifs",
-    "Nouveaux",
-    "Séances tenues",
-    "Séances annulées",
-    "Heures de participation",
-    "dont individuelles",
-    "dont collectives",
-    "Taux de présence",
-    "Satisfaction moyenne (%)",
-    "Terminé",
-    "Abandon",
-)
+
+def _summary_headers(t: NullTranslations) -> tuple[str, ...]:
+    _ = t.gettext
+    return (
+        _("Module"),
+        _("Inscrits"),
+        _("Actifs"),
+        _("Nouveaux"),
+        _("Séances tenues"),
+        _("Séances annulées"),
+        _("Heures de participation"),
+        _("dont individuelles"),
+        _("dont collectives"),
+        _("Taux de présence"),
+        _("Satisfaction moyenne (%)"),
+        _("Terminé"),
+        _("Abandon"),
+    )
+
+
+def _kind_labels(t: NullTranslations) -> dict[str, str]:
+    _ = t.gettext
+    return {
+        SessionKind.WORKSHOP: _("atelier"),
+        SessionKind.OUTING: _("sortie"),
+        SessionKind.INTERVIEW: _("entretien"),
+        SessionKind.TRAINING: _("formation"),
+    }
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -60,8 +77,13 @@ def _summary_row(summary: ModuleSummary) -> list[Any]:
 
 
 def _sheet(
-    book: Workbook, title: str, headers: Sequence[str], rows: Sequence[Sequence[Any]]
+    book: Workbook,
+    title: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    rate_columns: Sequence[int] = (),
 ) -> Worksheet:
+    """A sheet with a bold, frozen header row; ``rate_columns`` (0-based) shown as %."""
     sheet = book.create_sheet(title[:31])
     sheet.append(list(headers))
     for cell in sheet[1]:
@@ -78,42 +100,45 @@ def _sheet(
         for cell in row:
             if isinstance(cell.value, datetime):
                 cell.number_format = "dd/mm/yyyy hh:mm"
-            elif isinstance(cell.value, float) and headers[cell.column - 1].startswith("Taux"):
+            elif isinstance(cell.value, float) and cell.column - 1 in rate_columns:
                 cell.number_format = "0.0%"
     return sheet
 
 
-def workbook(report: Report, tz: ZoneInfo) -> bytes:
+def workbook(report: Report, tz: ZoneInfo, t: NullTranslations | None = None) -> bytes:
+    """The funder's workbook, in the language of ``t`` (French by default)."""
+    t = t or translations(SOURCE_LANGUAGE)
+    _ = t.gettext
     book = Workbook()
     book.remove(book.active)
     summaries = [_summary_row(s) for s in report.modules]
-    _sheet(book, "Résumé", SUMMARY_HEADERS, summaries)
-    summary = book["Résumé"]
+    summary = _sheet(book, _("Résumé"), _summary_headers(t), summaries, rate_columns=(9,))
     summary.append([])
-    summary.append(["Participants uniques", report.unique_participants])
-    summary.append(["Période", _local(report.start, tz), _local(report.end, tz)])
+    summary.append([_("Participants uniques"), report.unique_participants])
+    summary.append([_("Période"), _local(report.start, tz), _local(report.end, tz)])
     session_headers = (
-        "Date",
-        "Module",
-        "Type",
-        "Activité",
-        "Annulée",
-        "Heures",
-        "Attendus",
-        "Présents",
-        "Excusés",
-        "Absents",
-        "En retard",
-        "Avis",
-        "Satisfaction (%)",
+        _("Date"),
+        _("Module"),
+        _("Type"),
+        _("Activité"),
+        _("Annulée"),
+        _("Heures"),
+        _("Attendus"),
+        _("Présents"),
+        _("Excusés"),
+        _("Absents"),
+        _("En retard"),
+        _("Avis"),
+        _("Satisfaction (%)"),
     )
+    kinds = _kind_labels(t)
     session_rows = [
         [
             _local(s.starts_at, tz),
             s.module,
-            s.kind,
+            kinds.get(s.kind, s.kind),
             s.title,
-            "oui" if s.cancelled else "non",
+            _("oui") if s.cancelled else _("non"),
             s.hours,
             s.expected,
             s.present,
@@ -129,21 +154,21 @@ def workbook(report: Report, tz: ZoneInfo) -> bytes:
         _sheet(
             book, module.module, session_headers, [r for r in session_rows if r[1] == module.module]
         )
-    _sheet(book, "Séances", session_headers, session_rows)
+    _sheet(book, _("Séances"), session_headers, session_rows)
     with_names = any(p.name for p in report.participants)
     person_headers = (
-        "Code",
-        *(["Prénom"] if with_names else []),
-        "Module",
-        "Séances attendues",
-        "Présences",
-        "Excusées",
-        "Heures",
-        "Taux de présence",
+        _("Code"),
+        *([_("Prénom")] if with_names else []),
+        _("Module"),
+        _("Séances attendues"),
+        _("Présences"),
+        _("Excusées"),
+        _("Heures"),
+        _("Taux de présence"),
     )
     _sheet(
         book,
-        "Participants",
+        _("Participants"),
         person_headers,
         [
             [
@@ -158,22 +183,30 @@ def workbook(report: Report, tz: ZoneInfo) -> bytes:
             ]
             for p in report.participants
         ],
+        rate_columns=(len(person_headers) - 1,),
     )
-    labels = {"gender": "Genre", "age_band": "Tranche d'âge", "nationality_group": "Nationalité"}
-    amif_rows: list[list[Any]] = [["Participants uniques", "", report.unique_participants]]
+    labels = {
+        "gender": _("Genre"),
+        "age_band": _("Tranche d'âge"),
+        "nationality_group": _("Nationalité"),
+    }
+    amif_rows: list[list[Any]] = [[_("Participants uniques"), "", report.unique_participants]]
     for breakdown in report.breakdowns:
-        amif_rows += [[labels[breakdown.dimension], k, v] for k, v in breakdown.counts.items()]
-    _sheet(book, "AMIF", ("Indicateur", "Valeur", "Participants"), amif_rows)
+        amif_rows += [
+            [labels[breakdown.dimension], _("(non renseigné)") if k == NOT_RECORDED else k, v]
+            for k, v in breakdown.counts.items()
+        ]
+    _sheet(book, "AMIF", (_("Indicateur"), _("Valeur"), _("Participants")), amif_rows)
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
 
 
-def summary_csv(report: Report) -> bytes:
+def summary_csv(report: Report, t: NullTranslations | None = None) -> bytes:
     """The summary per module, ``;``-separated and ``utf-8-sig``: Belgian Excel reads it."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";")
-    writer.writerow(SUMMARY_HEADERS)
+    writer.writerow(_summary_headers(t or translations(SOURCE_LANGUAGE)))
     for summary in report.modules:
         row = _summary_row(summary)
         writer.writerow(

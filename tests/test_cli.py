@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.i18n import translations
 
 
 @pytest.fixture
@@ -177,3 +178,8 @@ def test_a_report_is_written_and_names_need_an_admin(env, capsys, tmp_path):
     csv_out = tmp_path / "report.csv"
     assert main([*argv[:-2], "--out", str(csv_out), "--format", "csv"]) == 0
     assert csv_out.read_bytes().startswith("\ufeffModule;".encode())
+    english = ["--out", str(csv_out), "--format", "csv", "--language", "en"]
+    assert main([*argv[:-2], *english]) == 0
+    header = csv_out.read_bytes().decode("utf-8-sig").splitlines()[0].split(";")
+    assert translations("en").gettext("Taux de présence") in header
+    assert "Taux de présence" not in header, "an English header row"

@@ -239,6 +239,10 @@ def age_band(birth_year: int, year: int) -> str:
     return "<18" if age < 18 else "65+"
 
 
+# The count of people for whom a fact was not recorded; the report file names it.
+NOT_RECORDED = "?"
+
+
 def _breakdowns(people: list[Participant], year: int) -> list[Breakdown]:
     facts = {
         "gender": [p.gender for p in people],
@@ -252,6 +256,6 @@ def _breakdowns(people: list[Participant], year: int) -> list[Breakdown]:
             counts: dict[str, int] = defaultdict(int)
             for value in recorded:
                 counts[value] += 1
-            counts["(non renseigné)"] = len(values) - len(recorded)
+            counts[NOT_RECORDED] = len(values) - len(recorded)
             out.append(Breakdown(dimension, dict(sorted(counts.items()))))
     return out

@@ -63,7 +63,7 @@ async def report_command(update: Update, context: BotContext) -> None:
     chart_t = translations(SOURCE_LANGUAGE) if who.language in RTL_LANGUAGES else who.t
     await update.get_bot().send_document(
         update.effective_chat.id,
-        io.BytesIO(workbook(report, tz)),
+        io.BytesIO(workbook(report, tz, who.t)),
         filename=f"activup-{first.isoformat()}-{last.isoformat()}.xlsx",
         caption=_("📊 Rapport du %(first)s au %(last)s")
         % {"first": first.isoformat(), "last": last.isoformat()},

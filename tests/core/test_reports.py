@@ -11,7 +11,8 @@ import pytest
 from openpyxl import load_workbook
 
 from bot.core import schedule
-from bot.core.reports import build_report, pseudonym
+from bot.core.reports import NOT_RECORDED, build_report, pseudonym
+from bot.i18n import translations
 from bot.report_files import summary_csv, workbook
 from storage.models import Attendance, FeedbackAnswer, Mark, SessionKind
 from tests.core.factories import one_session, programme
@@ -172,11 +173,20 @@ async def test_funder_breakdowns_count_only_what_staff_recorded(sessionmaker, cl
         report = await build_report(session, start=TERM[0], end=TERM[1])
     breakdowns = {b.dimension: b.counts for b in report.breakdowns}
     assert breakdowns == {
-        "gender": {"(non renseigné)": 1, "f": 1},
-        "age_band": {"(non renseigné)": 1, "35-44": 1},
+        "gender": {NOT_RECORDED: 1, "f": 1},
+        "age_band": {NOT_RECORDED: 1, "35-44": 1},
     }, "two participants attended; nationality was recorded for nobody, so it is left out"
     insertion = next(m for m in report.modules if m.module == "INSERTION SOCIALE")
     assert insertion.dropped_out == 1
     book = load_workbook(io.BytesIO(workbook(report, BRUSSELS)))
     amif = [[c.value for c in r] for r in book["AMIF"].iter_rows(min_row=2)]
     assert ["Genre", "f", 1] in amif and not any(r[0] == "Nationalité" for r in amif)
+    assert ["Genre", "(non renseigné)", 1] in amif
+    # The same figures for a Dutch-speaking team lead, with Dutch headers and labels.
+    t = translations("nl")
+    dutch = load_workbook(io.BytesIO(workbook(report, BRUSSELS, t)))
+    assert t.gettext("Résumé") in dutch.sheetnames and t.gettext("Résumé") != "Résumé"
+    amif_nl = [[c.value for c in r] for r in dutch["AMIF"].iter_rows(min_row=2)]
+    assert [t.gettext("Genre"), "f", 1] in amif_nl
+    assert [t.gettext("Genre"), t.gettext("(non renseigné)"), 1] in amif_nl
+    assert [r[2] for r in amif_nl] == [r[2] for r in amif], "the same figures"
