@@ -6,10 +6,20 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Group, Membership, Module, Participant, ParticipantStatus, Role, Staff
+from storage.models import (
+    Group,
+    Membership,
+    Module,
+    Participant,
+    ParticipantStatus,
+    Role,
+    Session,
+    SessionStatus,
+    Staff,
+)
 
 
 class OrganisationError(Exception):
@@ -248,11 +258,24 @@ async def move_participant(
 
 
 async def close_group(session: AsyncSession, *, name: str, now: datetime) -> Group:
-    """A finished cohort: its members completed the module; no new invites or sessions."""
+    """A finished cohort: its members completed the module; no new invites or sessions.
+
+    Its sessions still to come are cancelled without a notice to anyone (the cohort is
+    told in person): they leave the referent's day, digest and end-of-session nudges.
+    """
     group = await find_group(session, name)
     if group.closed_at is not None:
         raise OrganisationError(f"group {group.name!r} is already closed")
     group.closed_at = now
+    await session.execute(
+        update(Session)
+        .where(
+            Session.group_id == group.id,
+            Session.status == SessionStatus.SCHEDULED,
+            Session.starts_at > now,
+        )
+        .values(status=SessionStatus.CANCELLED, sequence=Session.sequence + 1, updated_at=now)
+    )
     return group
 
 

@@ -17,6 +17,8 @@ from storage.models import (
     OutboxStatus,
     Participant,
     ParticipantStatus,
+    Session,
+    SessionStatus,
 )
 from tests.core.factories import one_session, programme
 
@@ -240,13 +242,23 @@ async def test_a_closed_groups_sessions_remind_nobody(sessionmaker, clock):
     from bot.core import organisation
 
     prog = await programme(sessionmaker, clock.now(), participants=2)
+    past = await one_session(
+        sessionmaker, prog.group_id, clock.now() + timedelta(hours=4), now=clock.now()
+    )
     sid = await one_session(
         sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
     )
     await _plan(sessionmaker, sid, clock.now())
+    closing = clock.now() + timedelta(days=1)  # after the first session, before the second
     async with sessionmaker() as session:
-        await organisation.close_group(session, name="FLE lundi", now=clock.now())
+        await organisation.close_group(session, name="FLE lundi", now=closing)
         await session.commit()
+    async with sessionmaker() as session:
+        coming, held = await session.get(Session, sid), await session.get(Session, past)
+        assert coming is not None and held is not None
+        assert (coming.status, held.status) == (SessionStatus.CANCELLED, SessionStatus.SCHEDULED)
+        kinds = (await session.scalars(select(OutboxMessage.kind))).all()
+    assert OutboxKind.NOTICE not in kinds, "no cancellation notice for a finished cohort"
     at = datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
     verdicts = []
     while True:
