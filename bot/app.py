@@ -134,9 +134,12 @@ async def _post_init(application: BotApplication) -> None:
 
 
 async def _post_stop(application: BotApplication) -> None:
-    """Drop sheet redraws still waiting: a stale sheet is redrawn by the next tap."""
+    """Drop sheet redraws still waiting (a stale sheet is redrawn by the next tap), and
+    hand this process's share of the sending budget back to the others."""
     deps: Deps = application.bot_data["deps"]
     await deps.extras["sheet_redraws"].close()
+    if deps.settings.dispatcher_enabled:
+        await dispatcher.stop_sending(deps)
 
 
 async def _retention(context: BotContext) -> None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import time
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -19,12 +21,12 @@ from telegram.ext import Application, ContextTypes, ExtBot
 
 from bot import callback_data
 from bot.context import Deps
-from bot.core import feedback, outbox
+from bot.core import feedback, outbox, senders
 from bot.core.outbox import Claimed, Verdict
 from bot.core.people import shares_phone
 from bot.core.schedule import participants_with_answers, sessions_of_referent_on
 from bot.i18n import format_day, format_time, isolate, rtl_line, translations
-from bot.rate_limit import retry_after_seconds
+from bot.rate_limit import SlidingWindowRateLimiter, retry_after_seconds
 from bot.views import (
     cancelled_text,
     face_buttons,
@@ -88,6 +90,56 @@ def _state(deps: Deps) -> dict[str, Any]:
     return deps.extras.setdefault("dispatcher", {"lock": asyncio.Lock(), "stats": DispatchStats()})
 
 
+BEAT_EVERY_SECONDS = 10.0
+
+
+def _batch_size(bot: ExtBot[Any], lease_seconds: float) -> int:
+    """As many rows as this process can send in half a lease at its share of the budget:
+    a claimed row must go out before its lease ends and another process may take it."""
+    limiter = bot.rate_limiter
+    rate = limiter.overall_max_rate if isinstance(limiter, SlidingWindowRateLimiter) else 0
+    if not rate:
+        return BATCH
+    return max(1, min(BATCH, int(rate * lease_seconds / 2)))
+
+
+async def _take_share_of_budget(bot: ExtBot[Any], deps: Deps, state: dict[str, Any]) -> None:
+    """Now and then, say that this process sends, and keep to its share of the 30 a second
+    (bot/core/senders.py). Real time, not the domain clock: it is about live processes."""
+    limiter = bot.rate_limiter
+    if not isinstance(limiter, SlidingWindowRateLimiter):
+        return
+    moment = time.monotonic()
+    if moment - state.get("beat_at", -math.inf) < BEAT_EVERY_SECONDS:
+        return
+    state["beat_at"] = moment
+    try:
+        async with unit_of_work(deps.sessionmaker) as session:
+            share = await senders.share_of_budget(
+                session,
+                instance_id=deps.instance_id,
+                now=datetime.now(UTC),
+                total=deps.settings.telegram_messages_per_second,
+            )
+            await session.commit()
+    except Exception:  # the budget stays as it was; sending goes on
+        log.exception("could not record this process's heartbeat")
+        return
+    if share != limiter.overall_max_rate:
+        log.info("sending at %d messages a second (a share of the bot's budget)", share)
+    limiter.set_overall_max_rate(share)
+
+
+async def stop_sending(deps: Deps) -> None:
+    """A clean stop: the other processes get this one's share of the budget."""
+    try:
+        async with unit_of_work(deps.sessionmaker) as session:
+            await senders.stopped(session, instance_id=deps.instance_id)
+            await session.commit()
+    except Exception:
+        log.exception("could not remove this process's heartbeat")
+
+
 async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> DispatchStats:
     """Send every due row, in due order; returns what this call did.
 
@@ -99,17 +151,27 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
     async with state["lock"]:
         count = 0
         while limit is None or count < limit:
+            await _take_share_of_budget(bot, deps, state)
+            lease = deps.settings.outbox_lease_seconds
+            size = _batch_size(bot, lease)
             async with unit_of_work(deps.sessionmaker) as session:
                 batch = await outbox.claim_batch(
                     session,
                     now=deps.clock.now(),
                     instance_id=deps.instance_id,
-                    lease=timedelta(seconds=deps.settings.outbox_lease_seconds),
-                    limit=BATCH if limit is None else min(BATCH, limit - count),
+                    lease=timedelta(seconds=lease),
+                    limit=size if limit is None else min(size, limit - count),
                 )
             if not batch:
                 break
-            for claimed in batch:  # one send in flight at a time
+            # Past most of the lease, another process may take the rest of the batch: leave
+            # them to come back rather than risk sending one twice.
+            deadline = time.monotonic() + 0.8 * lease
+            for index, claimed in enumerate(batch):  # one send in flight at a time
+                if time.monotonic() > deadline:
+                    left = len(batch) - index
+                    log.warning("outbox lease nearly over: %d claimed rows left for later", left)
+                    break
                 count += 1
                 await _deliver(bot, deps, claimed, stats)
     total: DispatchStats = state["stats"]

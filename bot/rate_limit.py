@@ -211,6 +211,21 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         self._timer_at = math.inf
         self._prune_at = _PRUNE_THRESHOLD
 
+    @property
+    def overall_max_rate(self) -> int:
+        return self._overall_max
+
+    def set_overall_max_rate(self, rate: int) -> None:
+        """Change the overall budget while running: a process's share of Telegram's 30 a
+        second when several processes send for the same bot (``bot/core/senders.py``)."""
+        if rate < 1:
+            raise ValueError(f"overall_max_rate must be at least 1, got {rate!r}")
+        if not self._overall_max or rate == self._overall_max:
+            return
+        self._overall_max = rate
+        self._overall_starts = deque(self._overall_starts, maxlen=rate)
+        self._dispatch()  # a larger share may let waiting requests go now
+
     async def initialize(self) -> None:
         """Nothing to set up: the timer is created lazily on the running loop."""
 

@@ -405,3 +405,13 @@ class VoiceNotice(Base):
     file_id: Mapped[str] = mapped_column(String(200))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), default=None)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class SenderHeartbeat(Base):
+    """A process that sends for the bot, and when it last said so: the processes alive
+    share Telegram's overall limit between them."""
+
+    __tablename__ = "sender_heartbeats"
+
+    instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -366,3 +366,22 @@ async def test_a_live_reply_to_a_users_own_tap_is_not_paced_per_chat():
     for _ in range(5):
         await send(limiter, api, "editMessageText", rate_limit_args=None, chat_id=7, text="x")
     assert loop.time() - started < 0.25
+
+
+async def test_a_smaller_share_of_the_budget_holds_at_once_and_a_larger_one_frees_waiters():
+    """Two processes sending for one bot each keep to half of the overall limit."""
+    limiter = make_limiter()
+    api = FakeBotApi()
+    limiter.set_overall_max_rate(OVERALL_MAX // 2)
+    await asyncio.gather(*(send(limiter, api, chat_id=2000 + i) for i in range(20)))
+    assert max_in_any_window(api.times(), OVERALL_PERIOD) == OVERALL_MAX // 2
+    # Back to the whole budget while requests wait: they go at the new pace.
+    limiter.set_overall_max_rate(OVERALL_MAX // 2)
+    waiting = [asyncio.ensure_future(send(limiter, api, chat_id=3000 + i)) for i in range(20)]
+    await asyncio.sleep(0)
+    limiter.set_overall_max_rate(OVERALL_MAX)
+    await asyncio.gather(*waiting)
+    later = [c.at for c in api.calls if isinstance(c.chat, int) and c.chat >= 3000]
+    assert max_in_any_window(later, OVERALL_PERIOD) == OVERALL_MAX
+    with pytest.raises(ValueError):
+        limiter.set_overall_max_rate(0)
