@@ -23,7 +23,7 @@ from bot import callback_data
 from bot.context import Deps
 from bot.core import feedback, outbox, senders
 from bot.core.outbox import Claimed, Verdict
-from bot.core.people import shares_phone
+from bot.core.people import sharing_a_phone
 from bot.core.schedule import participants_with_answers, sessions_of_referent_on
 from bot.i18n import format_day, format_time, isolate, rtl_line, translations
 from bot.rate_limit import SlidingWindowRateLimiter, retry_after_seconds
@@ -162,8 +162,11 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
                     lease=timedelta(seconds=lease),
                     limit=size if limit is None else min(size, limit - count),
                 )
-            if not batch:
-                break
+                if not batch:
+                    break
+                shared = await sharing_a_phone(
+                    session, [c.participant_id for c in batch if c.participant_id is not None]
+                )
             # Past most of the lease, another process may take the rest of the batch: leave
             # them to come back rather than risk sending one twice.
             deadline = time.monotonic() + 0.8 * lease
@@ -173,21 +176,28 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
                     log.warning("outbox lease nearly over: %d claimed rows left for later", left)
                     break
                 count += 1
-                await _deliver(bot, deps, claimed, stats)
+                await _deliver(bot, deps, claimed, stats, shared=claimed.participant_id in shared)
     total: DispatchStats = state["stats"]
     for field in ("sent", "skipped", "expired", "failed", "retried"):
         setattr(total, field, getattr(total, field) + getattr(stats, field))
     return stats
 
 
-async def _deliver(bot: ExtBot[Any], deps: Deps, claimed: Claimed, stats: DispatchStats) -> None:
+async def _deliver(
+    bot: ExtBot[Any], deps: Deps, claimed: Claimed, stats: DispatchStats, *, shared: bool = False
+) -> None:
+    """Decide, render and send one claimed row; ``shared``: the person shares a phone."""
     now = deps.clock.now()
     if claimed.kind == OutboxKind.FEEDBACK_TRIGGER:
         await _fire_feedback_trigger(deps, claimed)
         return
     async with unit_of_work(deps.sessionmaker) as session:
         verdict = await outbox.verdict_for(session, claimed, now=now)
-        rendered = await _render(session, deps, claimed) if verdict == Verdict.SEND else None
+        rendered = (
+            await _render(session, deps, claimed, shared=shared)
+            if verdict == Verdict.SEND
+            else None
+        )
     if verdict != Verdict.SEND or rendered is None:
         status = OutboxStatus.EXPIRED if verdict == Verdict.EXPIRE else OutboxStatus.SKIPPED
         if status == OutboxStatus.EXPIRED:
@@ -348,13 +358,15 @@ class Rendered:
         return message
 
 
-async def _render(session: Any, deps: Deps, claimed: Claimed) -> Rendered | None:
+async def _render(
+    session: Any, deps: Deps, claimed: Claimed, *, shared: bool = False
+) -> Rendered | None:
     if claimed.kind == OutboxKind.STAFF_ALERT:
         return await _render_staff_alert(session, deps, claimed)
     rendered = await _render_for_participant(session, deps, claimed)
     if rendered is None or claimed.participant_id is None:
         return rendered
-    if await shares_phone(session, claimed.participant_id):
+    if shared:
         # A family's phone: the first line says whom the message is for.
         participant = await session.get(Participant, claimed.participant_id)
         if participant is None:

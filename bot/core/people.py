@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -82,21 +83,23 @@ async def enrolled_participants(
     ]
 
 
-async def shares_phone(session: AsyncSession, participant_id: int) -> bool:
-    """Whether someone else is enrolled from the same Telegram account: then every message
-    says whom it is for."""
+async def sharing_a_phone(session: AsyncSession, participant_ids: Sequence[int]) -> set[int]:
+    """Those of ``participant_ids`` with someone else enrolled from the same Telegram
+    account: every message to them says whom it is for. One query for a whole batch."""
+    if not participant_ids:
+        return set()
     others = aliased(Participant)
-    found = await session.scalar(
-        select(others.id)
-        .join(Participant, Participant.telegram_user_id == others.telegram_user_id)
+    found = await session.scalars(
+        select(Participant.id)
+        .join(others, others.telegram_user_id == Participant.telegram_user_id)
         .where(
-            Participant.id == participant_id,
-            others.id != participant_id,
+            Participant.id.in_(participant_ids),
+            others.id != Participant.id,
             others.status != ParticipantStatus.ERASED,
         )
-        .limit(1)
+        .distinct()
     )
-    return found is not None
+    return set(found.all())
 
 
 async def active_staff_members(session: AsyncSession) -> list[StaffView]:
