@@ -171,6 +171,18 @@ async def answer(update: Update, text: str) -> None:
         await update.get_bot().send_message(update.effective_chat.id, text)
 
 
+async def for_the_person_named(
+    update: Update, who: Who, participant_id: int
+) -> tuple[Who, int] | None:
+    """The sender acting for the person a button names (on a shared phone, each answers
+    for themselves), with that person's id; None, answered, when it is not theirs."""
+    person = who.acting_for(participant_id)
+    if person is None or person.participant is None:
+        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+        return None
+    return person, person.participant.id
+
+
 async def reply(update: Update, text: str) -> None:
     """A message in the chat, also after a button (whose toast is already spent)."""
     if update.effective_chat is not None:

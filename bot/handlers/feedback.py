@@ -12,7 +12,7 @@ from bot.context import BotContext
 from bot.core import feedback, schedule
 from bot.core.feedback import AnswerProblem, SessionFeedback
 from bot.dispatcher import wake
-from bot.handlers.common import Who, answer, identify, staff_only
+from bot.handlers.common import Who, answer, for_the_person_named, identify, staff_only
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, isolate, rtl_line, translations
 from bot.views import FACE, face_buttons, feedback_question_text, question_label, session_line
 from storage.db import unit_of_work
@@ -44,12 +44,10 @@ async def face_tapped(update: Update, context: BotContext) -> None:
     if fields is None or not (fields[0].isdigit() and fields[1].isdigit() and fields[3].isdigit()):
         await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
-    # The faces name their person: on a shared phone, each answers for themselves.
-    person = who.acting_for(int(fields[1]))
-    if person is None or person.participant is None:
-        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+    named = await for_the_person_named(update, who, int(fields[1]))
+    if named is None:
         return
-    who, participant_id = person, person.participant.id
+    who, participant_id = named
     _ = who.t.gettext
     session_id, question, score = int(fields[0]), fields[2], int(fields[3])
     deps = context.deps

@@ -11,7 +11,15 @@ from bot.context import BotContext
 from bot.core import rsvp, schedule
 from bot.core.rsvp import RsvpProblem
 from bot.dispatcher import RSVP, wake
-from bot.handlers.common import Who, answer, for_one_person, identify, person_action, reply
+from bot.handlers.common import (
+    Who,
+    answer,
+    for_one_person,
+    for_the_person_named,
+    identify,
+    person_action,
+    reply,
+)
 from bot.i18n import rtl_line
 from bot.views import REASON_EMOJI, reason_label, session_line
 from storage.db import unit_of_work
@@ -62,12 +70,10 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
     ):
         await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
-    # The button names its person: on a shared phone, each answers for themselves.
-    person = who.acting_for(int(fields[1]))
-    if person is None or person.participant is None:
-        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+    named = await for_the_person_named(update, who, int(fields[1]))
+    if named is None:
         return
-    who, participant_id = person, person.participant.id
+    who, participant_id = named
     _ = who.t.gettext
     session_id, choice = int(fields[0]), RsvpAnswer.YES if fields[2] == "y" else RsvpAnswer.NO
     async with unit_of_work(context.deps.sessionmaker) as session:
@@ -119,11 +125,10 @@ async def reason_tapped(update: Update, context: BotContext) -> None:
     ):
         await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
         return
-    person = who.acting_for(int(fields[1]))
-    if person is None or person.participant is None:
-        await answer(update, who.t.gettext("⛔ Ce bouton n'est pas pour vous."))
+    named = await for_the_person_named(update, who, int(fields[1]))
+    if named is None:
         return
-    who, participant_id = person, person.participant.id
+    who, participant_id = named
     _ = who.t.gettext
     session_id, reason = int(fields[0]), DeclineReason(fields[2])
     async with unit_of_work(context.deps.sessionmaker) as session:
