@@ -77,7 +77,15 @@ async def group_command(update: Update, context: BotContext) -> None:
     now = context.deps.clock.now()
     try:
         async with unit_of_work(context.deps.sessionmaker) as session:
-            if action == "rename" and len(parts) == 2:
+            if action == "create" and len(parts) == 3 and parts[2].isdigit():
+                await organisation.create_group(
+                    session,
+                    module=parts[0],
+                    name=parts[1],
+                    referent_telegram_id=int(parts[2]),
+                    now=now,
+                )
+            elif action == "rename" and len(parts) == 2:
                 await organisation.rename_group(session, name=parts[0], new_name=parts[1])
             elif action == "assign" and len(parts) == 2 and parts[1].isdigit():
                 await organisation.assign_referent(
@@ -93,7 +101,8 @@ async def group_command(update: Update, context: BotContext) -> None:
                 await answer(
                     update,
                     _(
-                        "Utilisation :\n/group rename GROUPE | NOUVEAU NOM\n"
+                        "Utilisation :\n/group create MODULE | GROUPE | ID\n"
+                        "/group rename GROUPE | NOUVEAU NOM\n"
                         "/group assign GROUPE | ID\n/group close GROUPE\n"
                         "/group move N° PARTICIPANT | GROUPE"
                     ),

@@ -40,3 +40,23 @@ async def test_an_admin_deactivates_a_referent_who_is_refused_at_once(harness: H
         (f"staff:{admin_row.id}", "update", f"staff:{staff.id}"),
         (f"staff:{admin_row.id}", "update", f"groups:{group.id}"),
     ]
+
+
+async def test_a_team_lead_creates_a_group_from_the_bot(harness: Harness):
+    h = harness
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=1)
+    async with h.deps.sessionmaker() as session:
+        await organisation.add_staff(
+            session, telegram_user_id=300, name="Lea", role="lead", now=h.clock.now()
+        )
+        await session.commit()
+    lead = h.server.user(300, "Lea", language_code="fr")
+    referent = h.server.user(prog.referent_telegram_id, "Sophie", language_code="fr")
+    command = f"/group create start | START mardi | {prog.referent_telegram_id}"
+    assert "responsables" in (await h.say(referent, command))["text"], "leads only"
+    assert "C'est fait" in (await h.say(lead, command))["text"]
+    assert "Impossible" in (await h.say(lead, command))["text"], "the name is taken now"
+    assert "Utilisation" in (await h.say(lead, "/group create start | sans id"))["text"]
+    async with h.deps.sessionmaker() as session:
+        names = set((await session.scalars(select(Group.name))).all())
+    assert names == {"FLE lundi", "START mardi"}
