@@ -22,7 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.core.reports import NOT_RECORDED, ModuleSummary, Report
 from bot.i18n import SOURCE_LANGUAGE, translations
-from storage.models import SessionKind
+from bot.views import kind_labels
 
 
 def _summary_headers(t: NullTranslations) -> tuple[str, ...]:
@@ -42,16 +42,6 @@ def _summary_headers(t: NullTranslations) -> tuple[str, ...]:
         _("Terminé"),
         _("Abandon"),
     )
-
-
-def _kind_labels(t: NullTranslations) -> dict[str, str]:
-    _ = t.gettext
-    return {
-        SessionKind.WORKSHOP: _("atelier"),
-        SessionKind.OUTING: _("sortie"),
-        SessionKind.INTERVIEW: _("entretien"),
-        SessionKind.TRAINING: _("formation"),
-    }
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:
@@ -131,7 +121,7 @@ def workbook(report: Report, tz: ZoneInfo, t: NullTranslations | None = None) ->
         _("Avis"),
         _("Satisfaction (%)"),
     )
-    kinds = _kind_labels(t)
+    kinds = kind_labels(t)
     session_rows = [
         [
             _local(s.starts_at, tz),

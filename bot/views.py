@@ -143,3 +143,14 @@ def for_person(t: NullTranslations, name: str, language: str, text: str) -> str:
     """``text`` under a line naming the person it is for (a phone shared by a family)."""
     header = t.gettext("👤 Pour %(name)s :") % {"name": isolate(name, language)}
     return rtl_line(f"{header}\n{text}", language)
+
+
+def kind_labels(t: NullTranslations) -> dict[str, str]:
+    """Each kind of session in words, for a referent's choice and the funder's report."""
+    _ = t.gettext
+    return {
+        SessionKind.WORKSHOP: _("atelier collectif"),
+        SessionKind.OUTING: _("sortie"),
+        SessionKind.TRAINING: _("formation"),
+        SessionKind.INTERVIEW: _("entretien individuel"),
+    }

@@ -7,6 +7,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -34,6 +36,11 @@ def make_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine
+
+
+def insert_for(dialect_name: str) -> Any:
+    """The INSERT that knows ON CONFLICT, for the database in use (SQLite or PostgreSQL)."""
+    return pg_insert if dialect_name == "postgresql" else sqlite_insert
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -18,7 +18,7 @@ from bot import callback_data
 from bot.context import BotContext
 from bot.core import attendance
 from bot.core.timeparse import parse_until
-from bot.handlers.common import answer, identify, staff_only
+from bot.handlers.common import answer, answer_stale, identify, staff_only
 from bot.i18n import format_date, isolate
 from bot.keyboards import one_per_row
 from storage.db import unit_of_work
@@ -65,7 +65,7 @@ async def person_chosen(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     values = callback_data.decode_ints(query.data, PERSON, 1)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return State.PERSON
     context.user_data[DRAFT] = {"participant": values[0]}
     _ = who.t.gettext
@@ -93,7 +93,7 @@ async def reason_chosen(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     fields = callback_data.decode(query.data, REASON, 1)
     if fields is None or fields[0] not in {r.value for r in AbsenceReason}:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return State.REASON
     context.user_data.setdefault(DRAFT, {})["reason"] = fields[0]
     await query.answer()

@@ -16,7 +16,7 @@ from telegram.ext import (
 from bot import callback_data
 from bot.context import BotContext
 from bot.core import enrolment, notices, organisation
-from bot.handlers.common import answer, identify, staff_only
+from bot.handlers.common import answer, answer_stale, identify, staff_only
 from bot.i18n import LANGUAGE_NAMES, LANGUAGES, format_date
 from bot.keyboards import group_picker
 from bot.qr import deep_link, qr_png
@@ -151,7 +151,7 @@ async def in_person_tapped(update: Update, context: BotContext) -> None:
         return
     values = callback_data.decode_ints(query.data, IN_PERSON, 1)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     buttons = [
         InlineKeyboardButton(

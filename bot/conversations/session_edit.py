@@ -20,11 +20,11 @@ from bot.core import organisation, outbox, schedule
 from bot.core.schedule import ScheduleError
 from bot.core.timeparse import parse_when
 from bot.dispatcher import wake
-from bot.handlers.common import answer, identify, staff_only
+from bot.handlers.common import answer, answer_stale, identify, staff_only
 from bot.handlers.sessions import ADD, MOVE, load_manageable
 from bot.i18n import format_day, format_time
 from bot.keyboards import group_picker, one_per_row
-from bot.views import KIND_EMOJI
+from bot.views import KIND_EMOJI, kind_labels
 from storage.db import unit_of_work
 from storage.models import SessionKind
 
@@ -139,16 +139,10 @@ async def add_group(update: Update, context: BotContext) -> int:
         return State.ADD_GROUP
     context.user_data[DRAFT] = {"group": values[0]}
     _ = who.t.gettext
-    labels = {
-        SessionKind.WORKSHOP: _("atelier collectif"),
-        SessionKind.OUTING: _("sortie"),
-        SessionKind.TRAINING: _("formation"),
-        SessionKind.INTERVIEW: _("entretien individuel"),
-    }
     markup = one_per_row(
         [
-            (f"{KIND_EMOJI[kind]} {label}", callback_data.encode(ADD_KIND, kind))
-            for kind, label in labels.items()
+            (f"{KIND_EMOJI[SessionKind(kind)]} {label}", callback_data.encode(ADD_KIND, kind))
+            for kind, label in kind_labels(who.t).items()
         ]
     )
     await query.answer()
@@ -163,7 +157,7 @@ async def add_kind(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     fields = callback_data.decode(query.data, ADD_KIND, 1)
     if fields is None or fields[0] not in {k.value for k in SessionKind}:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return State.ADD_KIND
     draft = context.user_data.setdefault(DRAFT, {})
     draft["kind"] = fields[0]
@@ -190,7 +184,7 @@ async def add_person(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     values = callback_data.decode_ints(query.data, ADD_PERSON, 1)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return State.ADD_PERSON
     context.user_data.setdefault(DRAFT, {})["participant"] = values[0]
     await query.answer()

@@ -13,10 +13,9 @@ import json
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_for
 from storage.models import (
     Attendance,
     Mark,
@@ -63,8 +62,7 @@ async def queue_checks(
         }
         for alert in KINDS
     ]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session.get_bind().dialect.name)
     statement = insert(OutboxMessage).values(rows)
     statement = statement.on_conflict_do_update(
         index_elements=["dedupe_key"],

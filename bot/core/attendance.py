@@ -13,13 +13,12 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Integer, and_, bindparam, false, or_, select
 from sqlalchemy import insert as sa_insert
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import absence_alerts
-from bot.core.people import StaffView
+from bot.core.people import StaffView, staff_view
 from bot.core.schedule import may_manage
+from storage.db import insert_for
 from storage.models import (
     AbsencePeriod,
     AbsenceReason,
@@ -206,21 +205,13 @@ async def open_sheet(
 ) -> Sheet | SheetProblem:
     """Check everything a tap must check, every time: role, state, and staleness."""
     row = await session.get(Session, session_id)
-    if row is None:
-        return SheetProblem.UNKNOWN_SESSION
-    if not await may_manage(
+    allowed = row is not None and await may_manage(
         session, staff_id=staff.id, sees_everything=staff.sees_everything, row=row
-    ):
-        return SheetProblem.NOT_ALLOWED
-    if row.status == SessionStatus.CANCELLED:
-        return SheetProblem.CANCELLED
-    if sequence is not None and sequence != row.sequence:
-        return SheetProblem.STALE
-    if for_change:
-        if now < row.starts_at - OPENS_BEFORE_START:
-            return SheetProblem.TOO_EARLY
-        if now > row.ends_at + CORRECTION_WINDOW:
-            return SheetProblem.TOO_OLD
+    )
+    problem = _problem(row, allowed=allowed, now=now, sequence=sequence, for_change=for_change)
+    if problem is not None:
+        return problem
+    assert row is not None
     return await load_sheet(session, row)
 
 
@@ -248,7 +239,7 @@ async def _write(
     """
     # Core statements on the session's connection: no ORM bookkeeping for two plain rows.
     connection = await session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(connection.dialect.name)
     values = {"mark": new, "recorded_at": now, "recorded_by_id": staff_id}
     statement = insert(Attendance).values(
         session_id=row.id, participant_id=participant_id, **values
@@ -305,9 +296,15 @@ class TapOutcome:
 
 
 def _problem(
-    row: Session | None, *, allowed: bool, now: datetime, sequence: int | None
+    row: Session | None,
+    *,
+    allowed: bool,
+    now: datetime,
+    sequence: int | None,
+    for_change: bool = True,
 ) -> SheetProblem | None:
-    """The checks every change makes, in the order a referent should hear about them."""
+    """The checks a sheet makes, in the order a referent should hear about them; only a
+    change is held to the time window."""
     if row is None:
         return SheetProblem.UNKNOWN_SESSION
     if not allowed:
@@ -316,12 +313,10 @@ def _problem(
         return SheetProblem.CANCELLED
     if sequence is not None and sequence != row.sequence:
         return SheetProblem.STALE
-    if now < row.starts_at - OPENS_BEFORE_START:
+    if for_change and now < row.starts_at - OPENS_BEFORE_START:
         return SheetProblem.TOO_EARLY
-    if now > row.ends_at + CORRECTION_WINDOW:
+    if for_change and now > row.ends_at + CORRECTION_WINDOW:
         return SheetProblem.TOO_OLD
-    if row.attendance_closed_at is not None:
-        return SheetProblem.CLOSED
     return None
 
 
@@ -391,29 +386,6 @@ def _tap_query() -> Any:
 _TAP_QUERY = _tap_query()
 
 
-async def cycle_mark(
-    session: AsyncSession,
-    *,
-    telegram_user_id: int,
-    session_id: int,
-    participant_id: int,
-    now: datetime,
-    sequence: int | None = None,
-) -> TapOutcome:
-    """One tap on a person: their next mark, decided and written. The caller commits."""
-    outcome = await decide_tap(
-        session,
-        telegram_user_id=telegram_user_id,
-        session_id=session_id,
-        participant_id=participant_id,
-        now=now,
-        sequence=sequence,
-    )
-    if isinstance(outcome.result, Tapped):
-        await write_tap(session, outcome.result)
-    return outcome
-
-
 async def write_tap(session: AsyncSession, tapped: Tapped) -> None:
     """Write what ``decide_tap`` decided: the mark and its audit row."""
     await _write(
@@ -452,17 +424,13 @@ async def decide_tap(
     if found is None:
         return TapOutcome(None, SheetProblem.NOT_ALLOWED)
     staff_row, row, allowed, listed, name, stored, answer, is_away = found
-    staff = StaffView(
-        staff_row.id,
-        staff_row.telegram_user_id,
-        staff_row.name,
-        Role(staff_row.role),
-        staff_row.language,
-    )
+    staff = staff_view(staff_row)
     problem = _problem(row, allowed=bool(allowed), now=now, sequence=sequence)
     if problem is not None:
         return TapOutcome(staff, problem)
     assert row is not None
+    if row.attendance_closed_at is not None:
+        return TapOutcome(staff, SheetProblem.CLOSED)
     if not listed or name is None:
         return TapOutcome(staff, SheetProblem.NOT_ON_SHEET)
     old = Mark(stored) if stored else None

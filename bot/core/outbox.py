@@ -18,14 +18,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.core import absence_alerts
 from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
 from bot.core.schedule import ChangeKind, SessionChange, expected_participants
+from storage.db import insert_for
 from storage.models import (
     AbsencePeriod,
     Group,
@@ -73,8 +72,7 @@ async def _insert_ignore(session: AsyncSession, rows: Sequence[dict[str, Any]]) 
     # executemany needs the same keys in every row: absent ones are NULL.
     keys = set().union(*(row.keys() for row in rows))
     rows = [{key: row.get(key) for key in keys} for row in rows]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    insert = insert_for(session.get_bind().dialect.name)
     # executemany form: SQLAlchemy batches it ("insertmanyvalues") without recompiling.
     statement = insert(OutboxMessage).on_conflict_do_nothing(index_elements=["dedupe_key"])
     await session.execute(statement, list(rows))

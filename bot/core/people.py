@@ -37,20 +37,16 @@ class ParticipantView:
     chat_id: int | None
 
 
+def staff_view(staff: Staff) -> StaffView:
+    return StaffView(staff.id, staff.telegram_user_id, staff.name, Role(staff.role), staff.language)
+
+
 async def active_staff(session: AsyncSession, telegram_user_id: int) -> StaffView | None:
     """The staff member behind a Telegram account, if active: checked on every staff action."""
     staff = await session.scalar(
         select(Staff).where(Staff.telegram_user_id == telegram_user_id, Staff.active.is_(True))
     )
-    if staff is None:
-        return None
-    return StaffView(
-        id=staff.id,
-        telegram_user_id=staff.telegram_user_id,
-        name=staff.name,
-        role=Role(staff.role),
-        language=staff.language,
-    )
+    return None if staff is None else staff_view(staff)
 
 
 async def enrolled_participants(
@@ -104,7 +100,7 @@ async def sharing_a_phone(session: AsyncSession, participant_ids: Sequence[int])
 
 async def active_staff_members(session: AsyncSession) -> list[StaffView]:
     rows = (await session.scalars(select(Staff).where(Staff.active.is_(True)))).all()
-    return [StaffView(s.id, s.telegram_user_id, s.name, Role(s.role), s.language) for s in rows]
+    return [staff_view(s) for s in rows]
 
 
 async def admin_ids(session: AsyncSession) -> list[int]:

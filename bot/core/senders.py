@@ -13,10 +13,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.db import insert_for
 from storage.models import SenderHeartbeat
 
 ALIVE_FOR = timedelta(seconds=90)  # three sweeps of the dispatcher
@@ -30,7 +29,7 @@ async def share_of_budget(
     The caller commits.
     """
     connection = await session.connection()
-    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    insert = insert_for(connection.dialect.name)
     statement = insert(SenderHeartbeat).values(instance_id=instance_id, seen_at=now)
     await session.execute(
         statement.on_conflict_do_update(index_elements=["instance_id"], set_={"seen_at": now})

@@ -25,6 +25,7 @@ from bot.dispatcher import SHEET, wake_within
 from bot.handlers.common import (
     Who,
     answer,
+    answer_stale,
     as_staff,
     for_one_person,
     identify,
@@ -194,7 +195,7 @@ async def open_sheet(update: Update, context: BotContext) -> None:
     in_place = (query.data or "").startswith(VIEW)
     values = callback_data.decode_ints(query.data, VIEW if in_place else SHEET, 1)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     async with unit_of_work(context.deps.sessionmaker) as session:
         sheet = await attendance.open_sheet(
@@ -226,7 +227,7 @@ async def tap_mark(update: Update, context: BotContext) -> None:
     if values is None:
         who = await staff_only(update, context)
         if who is not None:
-            await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+            await answer_stale(update, who)
         return
     session_id, sequence, participant_id = values
     deps = context.deps
@@ -288,7 +289,7 @@ async def tap_many(update: Update, context: BotContext) -> None:
     prefix = ALL_PRESENT if (query.data or "").startswith(ALL_PRESENT) else REST_ABSENT
     values = callback_data.decode_ints(query.data, prefix, 2)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     deps = context.deps
     async with unit_of_work(deps.sessionmaker) as session:
@@ -322,7 +323,7 @@ async def tap_done(update: Update, context: BotContext) -> None:
     closing = (query.data or "").startswith(DONE)
     values = callback_data.decode_ints(query.data, DONE if closing else REOPEN, 1)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     deps = context.deps
     async with unit_of_work(deps.sessionmaker) as session:
@@ -346,7 +347,7 @@ async def show_guests(update: Update, context: BotContext) -> None:
         return
     values = callback_data.decode_ints(query.data, GUESTS, 1)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     async with unit_of_work(context.deps.sessionmaker) as session:
         sheet = await attendance.open_sheet(
@@ -390,7 +391,7 @@ async def tap_add_guest(update: Update, context: BotContext) -> None:
         return
     values = callback_data.decode_ints(query.data, ADD_GUEST, 2)
     if values is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     async with unit_of_work(context.deps.sessionmaker) as session:
         result = await attendance.add_guest(

@@ -151,7 +151,7 @@ async def person_picked(update: Update, context: BotContext) -> None:
         else None
     )
     if fields is None or chosen is None or chosen.participant is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     await query.answer()
     await query.edit_message_text(f"👤 {chosen.participant.first_name}")
@@ -187,6 +187,11 @@ async def reply(update: Update, text: str) -> None:
     """A message in the chat, also after a button (whose toast is already spent)."""
     if update.effective_chat is not None:
         await update.get_bot().send_message(update.effective_chat.id, text)
+
+
+async def answer_stale(update: Update, who: Who) -> None:
+    """A button that no longer means anything (old, forged, from another version)."""
+    await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
 
 
 async def refuse_staff_only(update: Update, who: Who) -> None:

@@ -15,7 +15,15 @@ from bot.context import BotContext
 from bot.core import enrolment, notices
 from bot.core.enrolment import InviteProblem
 from bot.core.notices import NoticeKind
-from bot.handlers.common import Who, answer, for_one_person, identify, person_action, reply
+from bot.handlers.common import (
+    Who,
+    answer,
+    answer_stale,
+    for_one_person,
+    identify,
+    person_action,
+    reply,
+)
 from bot.handlers.menus import set_chat_menu
 from bot.i18n import LANGUAGE_CODES, LANGUAGE_NAMES, isolate, picker_order, rtl_line, translations
 from bot.keyboards import CONSENT, LANGUAGE, consent_buttons, language_picker
@@ -209,7 +217,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
         or fields[0] not in LANGUAGE_CODES
         or (len(fields) == 2 and not fields[1].isdigit())
     ):
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     language = fields[0]
     person = who.acting_for(int(fields[1])) if len(fields) == 2 else None

@@ -12,7 +12,14 @@ from bot.context import BotContext
 from bot.core import feedback, schedule
 from bot.core.feedback import AnswerProblem, SessionFeedback
 from bot.dispatcher import wake
-from bot.handlers.common import Who, answer, for_the_person_named, identify, staff_only
+from bot.handlers.common import (
+    Who,
+    answer,
+    answer_stale,
+    for_the_person_named,
+    identify,
+    staff_only,
+)
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, isolate, rtl_line, translations
 from bot.views import FACE, face_buttons, feedback_question_text, question_label, session_line
 from storage.db import unit_of_work
@@ -42,7 +49,7 @@ async def face_tapped(update: Update, context: BotContext) -> None:
         return
     fields = callback_data.decode(query.data, FACE, 4)
     if fields is None or not (fields[0].isdigit() and fields[1].isdigit() and fields[3].isdigit()):
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     named = await for_the_person_named(update, who, int(fields[1]))
     if named is None:
@@ -126,7 +133,7 @@ async def change_answer(update: Update, context: BotContext) -> None:
         else None
     )
     if fields is None or person is None or person.participant is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     who, participant_id = person, person.participant.id
     session_id, question = int(fields[0]), fields[2]

@@ -16,6 +16,7 @@ from bot.dispatcher import ERASE, wake
 from bot.handlers.common import (
     Who,
     answer,
+    answer_stale,
     for_one_person,
     identify,
     person_action,
@@ -132,7 +133,7 @@ async def forget_answered(update: Update, context: BotContext) -> None:
     # The question named its person: on a shared phone, only that person is erased.
     person = who.acting_for(int(fields[1])) if fields is not None and fields[1].isdigit() else None
     if fields is None or person is None or person.participant is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     who = person
     _ = who.t.gettext

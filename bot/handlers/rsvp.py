@@ -14,6 +14,7 @@ from bot.dispatcher import RSVP, wake
 from bot.handlers.common import (
     Who,
     answer,
+    answer_stale,
     for_one_person,
     for_the_person_named,
     identify,
@@ -68,7 +69,7 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
             "n",
         )
     ):
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     named = await for_the_person_named(update, who, int(fields[1]))
     if named is None:
@@ -123,7 +124,7 @@ async def reason_tapped(update: Update, context: BotContext) -> None:
         or not fields[1].isdigit()
         or fields[2] not in {r.value for r in DeclineReason}
     ):
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     named = await for_the_person_named(update, who, int(fields[1]))
     if named is None:

@@ -13,6 +13,7 @@ from bot.core.notices import NoticeKind
 from bot.handlers.common import (
     Who,
     answer,
+    answer_stale,
     for_one_person,
     identify,
     person_action,
@@ -129,7 +130,7 @@ async def scope_chosen(update: Update, context: BotContext) -> None:
     fields = callback_data.decode(query.data, SCOPE, 2)
     file_id = context.user_data.get(FILE_KEY)
     if fields is None or not fields[0].isdigit() or file_id is None:
-        await answer(update, who.t.gettext("⚠️ Ce bouton n'est plus valable."))
+        await answer_stale(update, who)
         return
     row = await load_manageable(update, context, who, int(fields[0]))
     if row is None:

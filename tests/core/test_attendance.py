@@ -38,7 +38,7 @@ async def _setup(sessionmaker, clock, participants=3):
 async def _tap(sessionmaker, sid, pid, staff, now=DURING, sequence=None):
     """A tap by ``staff``'s Telegram account: the new mark, or the problem."""
     async with sessionmaker() as session:
-        outcome = await attendance.cycle_mark(
+        outcome = await attendance.decide_tap(
             session,
             telegram_user_id=staff.telegram_user_id,
             session_id=sid,
@@ -46,6 +46,8 @@ async def _tap(sessionmaker, sid, pid, staff, now=DURING, sequence=None):
             now=now,
             sequence=sequence,
         )
+        if isinstance(outcome.result, Tapped):
+            await attendance.write_tap(session, outcome.result)
         await session.commit()
     if isinstance(outcome.result, Tapped):
         assert outcome.staff is not None and outcome.staff.id == staff.id
