@@ -21,8 +21,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import multiprocessing
+import pstats
+import re
 import statistics
 import tempfile
 import time
@@ -258,14 +261,49 @@ async def bare(taps: int, *, sheet_shaped: bool = False) -> tuple[float, float]:
     return float(taps / elapsed), cpu * 1000 / taps
 
 
+def _where_the_time_goes(stats: pstats.Stats, taps: int) -> dict[str, float]:
+    """Own time per tap (ms) by package, largest first: where the bot's CPU goes.
+
+    cProfile slows everything about twofold; the proportions are what to read.
+    """
+    groups: dict[str, float] = {}
+    for (filename, _line, name), row in stats.stats.items():  # type: ignore[attr-defined]
+        own = row[2]
+        package = re.search(r"site-packages/([^/]+)/", filename)
+        if package:
+            group = package.group(1)
+        elif "/bot/" in filename or "/storage/" in filename:
+            group = "activup"
+        elif "poll" in name:
+            group = "waiting"
+        else:
+            group = "python"
+        groups[group] = groups.get(group, 0.0) + own
+    ordered = sorted(groups.items(), key=lambda item: -item[1])[:12]
+    return {group: round(seconds * 1000 / taps, 2) for group, seconds in ordered}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--taps", type=int, default=2000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only our bot, under cProfile: own time per tap by package",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'taps.sqlite3'}"
         migrate.upgrade(url)
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.enable()
+            asyncio.run(activup(args.taps, url))
+            profiler.disable()
+            breakdown = _where_the_time_goes(pstats.Stats(profiler), args.taps)
+            print(json.dumps({"taps": args.taps, "profile_ms_per_tap": breakdown}))
+            return
         ours = asyncio.run(activup(args.taps, url))
     bare_rate, bare_cpu = asyncio.run(bare(args.taps))
     sheet_rate, _cpu = asyncio.run(bare(args.taps, sheet_shaped=True))
