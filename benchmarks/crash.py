@@ -15,9 +15,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.simulator import FakeTelegram
 from storage import migrate
 from tests.e2e.crash import TOKEN, kill_and_restart, prepare
-from tests.fake_telegram import FakeTelegram
 
 
 async def trial(participants: int, kill_after: int) -> dict[str, int]:

@@ -44,11 +44,11 @@ from bot.app import ALLOWED_UPDATES, BotApplication, build_application
 from bot.context import Deps
 from bot.core.clock import SettableClock
 from bot.settings import Settings
+from bot.simulator import FakeTelegram
 from storage import migrate
 from storage.db import make_engine, make_sessionmaker
 from storage.models import Attendance, Mark
 from tests.core.factories import one_session, programme
-from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:BENCH-token"
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)

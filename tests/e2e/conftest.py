@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.core.clock import SettableClock
+from bot.simulator.api_spec import spec_unavailable_reason
 from tests.e2e.harness import Harness, running_bot
-from tests.fake_telegram.api_spec import spec_unavailable_reason
 
 
 @pytest.fixture

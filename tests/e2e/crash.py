@@ -20,10 +20,10 @@ from sqlalchemy import update
 
 from bot.core import outbox
 from bot.core.clock import SystemClock
+from bot.simulator import FakeTelegram
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage
 from tests.core.factories import one_session, programme
-from tests.fake_telegram import FakeTelegram
 
 TOKEN = "123456:TEST-token"
 FIRST_USER = 1000

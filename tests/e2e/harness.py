@@ -14,8 +14,8 @@ from bot.context import Deps
 from bot.core.clock import SettableClock
 from bot.dispatcher import DispatchStats, drain
 from bot.settings import Settings
+from bot.simulator import FakeTelegram, FakeUser
 from storage.db import make_engine, make_sessionmaker
-from tests.fake_telegram import FakeTelegram, FakeUser
 
 TOKEN = "123456:TEST-token"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.simulator import FakeTelegram, spec_unavailable_reason
 from tests.e2e.crash import TOKEN, kill_and_restart, prepare
-from tests.fake_telegram import FakeTelegram, spec_unavailable_reason
 
 
 async def test_a_killed_bot_restarts_and_sends_every_reminder_at_most_one_twice(

@@ -8,12 +8,12 @@ from sqlalchemy import select
 
 from bot.core import outbox
 from bot.i18n import isolate, translations
+from bot.simulator import FakeUser
 from storage.models import Group, Membership, Participant, Rsvp, RsvpAnswer
 from storage.models import Session as SessionRow
 from tests.core.factories import one_session
 from tests.e2e.harness import Harness
 from tests.e2e.test_enrolment import _invite_link, _referent_with_group
-from tests.fake_telegram import FakeUser
 
 START = datetime(2026, 12, 3, 13, 0, tzinfo=UTC)  # Thursday 14:00 in Brussels
 EVENING_BEFORE = datetime(2026, 12, 2, 17, 1, tzinfo=UTC)  # just after 18:00 the day before

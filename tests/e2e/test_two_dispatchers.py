@@ -15,11 +15,11 @@ from bot.context import Deps
 from bot.core import outbox
 from bot.dispatcher import drain
 from bot.settings import Settings
+from bot.simulator import FakeTelegram, spec_unavailable_reason
 from storage.db import make_engine, make_sessionmaker
 from storage.models import OutboxMessage, OutboxStatus
 from tests.core.factories import one_session, programme
 from tests.e2e.harness import TOKEN
-from tests.fake_telegram import FakeTelegram, spec_unavailable_reason
 
 PARTICIPANTS = 500
 

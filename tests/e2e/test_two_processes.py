@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.simulator import FakeTelegram, spec_unavailable_reason
 from tests.e2e.crash import FIRST_USER, TOKEN, prepare, reminders_received, start_bot
-from tests.fake_telegram import FakeTelegram, spec_unavailable_reason
 
 PARTICIPANTS = 500
 

@@ -15,10 +15,10 @@ from bot.app import build_application
 from bot.context import Deps
 from bot.core import organisation
 from bot.settings import Settings
+from bot.simulator import FakeTelegram, spec_unavailable_reason
 from bot.webhook import SECRET_HEADER, make_server_app
 from storage.db import make_engine, make_sessionmaker
 from tests.e2e.harness import TOKEN
-from tests.fake_telegram import FakeTelegram, spec_unavailable_reason
 
 SECRET = "s3cret-token_0123456789"
 

@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from tests.fake_telegram import FakeTelegram, FakeUser, spec_unavailable_reason
+from bot.simulator import FakeTelegram, FakeUser, spec_unavailable_reason
 
 SKIP_REASON = spec_unavailable_reason()
 pytestmark = pytest.mark.skipif(SKIP_REASON is not None, reason=SKIP_REASON or "")

@@ -79,12 +79,13 @@ class FakeTelegram(UserActions):
         retry_after: int = 1,
         slow_delay: float = 6.0,
         quiet_period: float = 0.05,
+        unix_time: Callable[[], int] | None = None,
     ) -> None:
         self.spec = spec or ApiSpec.load(spec_path)
         self.token = token
         bot_id = int(token.split(":", 1)[0]) if token.split(":", 1)[0].isdigit() else 123456
         bot = FakeUser(bot_id, bot_first_name, username=bot_username, is_bot=True)
-        self.state = TelegramState(bot, token)
+        self.state = TelegramState(bot, token, unix_time)
         self.api = BotApi(self.state, self.spec)
         self.requests: list[RecordedRequest] = []
         self.violations: list[str] = []
@@ -101,6 +102,7 @@ class FakeTelegram(UserActions):
         self._faults: deque[str] = deque()
         self._send_log: deque[tuple[float, int | None]] = deque()
         self._changed = asyncio.Event()
+        self.change_listeners: list[Callable[[], None]] = []
         self._in_flight = 0
         self._handlers_running = 0
         self._parked_polls = 0
@@ -430,6 +432,8 @@ class FakeTelegram(UserActions):
         self._last_activity = time.monotonic()
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+        for listener in self.change_listeners:
+            listener()
 
     # -- serving ----------------------------------------------------------------------
 

@@ -1,4 +1,4 @@
-"""The official Bot API, read from ``shared/telegram-bot-api/api.json``, as a validator.
+"""The official Bot API, read from ``api.json`` beside this module, as a validator.
 
 Why: a fake server that accepts whatever the bot sends proves nothing. Every
 request is checked here against the machine-readable spec (method exists, every
@@ -7,8 +7,11 @@ types, recursively through objects such as ``InlineKeyboardMarkup``), and the
 fake's own answers and injected updates are checked against the return types,
 so the fake cannot drift from the real shapes either.
 
-The spec lives outside the repository (``<repo>/../shared/...``); tests must skip
-with a clear reason when it is absent, see :func:`spec_unavailable_reason`.
+The spec ships inside the package (``bot/simulator/api.json``, scraped from the
+official documentation by the MIT-licensed telegram-bot-api-spec project, see
+``API_SPEC.md``), so the demo and the tests validate against the same file. Should it
+be missing (a broken install), tests skip with a clear reason, see
+:func:`spec_unavailable_reason`.
 """
 
 from __future__ import annotations
@@ -23,13 +26,12 @@ from typing import Any
 
 from .models import UploadedFile
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-"""The repository: parent of ``tests/``."""
+SPEC_FILE = Path(__file__).resolve().parent / "api.json"
 
 
 def default_spec_path() -> Path:
-    """Where the shared spec is expected: ``<repo>/../shared/telegram-bot-api/api.json``."""
-    return REPO_ROOT.parent / "shared" / "telegram-bot-api" / "api.json"
+    """The spec shipped with the package: ``bot/simulator/api.json``."""
+    return SPEC_FILE
 
 
 def spec_unavailable_reason(path: Path | None = None) -> str | None:
@@ -38,7 +40,7 @@ def spec_unavailable_reason(path: Path | None = None) -> str | None:
     if spec_path.is_file():
         return None
     return (
-        f"the Bot API spec {spec_path} is absent: the fake Telegram server validates every "
+        f"the Bot API spec {spec_path} is absent: the simulated Telegram server validates every "
         "request against it and refuses to run without it"
     )
 

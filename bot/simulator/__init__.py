@@ -1,11 +1,11 @@
-"""A fake Telegram Bot API server that a real python-telegram-bot ``Application`` talks to.
+"""A simulated Telegram Bot API server that a real python-telegram-bot ``Application`` talks to.
 
-Why: end-to-end tests should play users against the bot's real code path
-(HTTP requests, error mapping, polling) while Telegram stays honest: every
-request is validated against the official spec in
-``<repo>/../shared/telegram-bot-api/api.json`` and against Telegram's content
-rules, and each breach is recorded in ``server.violations`` (tests assert it
-stays empty). Tests must skip when the spec is absent::
+Why: end-to-end tests, and ``activup demo``, play users against the bot's real code
+path (HTTP requests, error mapping, polling) while Telegram stays honest: every
+request is validated against the official spec shipped beside this module
+(``api.json``) and against Telegram's content rules, and each breach is recorded in
+``server.violations`` (tests assert it stays empty; the demo logs it). Tests skip
+when the spec is absent (a broken install)::
 
     reason = spec_unavailable_reason()
     if reason:
@@ -19,7 +19,9 @@ Starting (inside the test's event loop)::
 
 ``FakeTelegram(token="123456:TEST-token", *, spec=None, spec_path=None,
 bot_username="activup_test_bot", bot_first_name="ACTIV'UP (test)", retry_after=1,
-slow_delay=6.0, quiet_period=0.05)``. Routes: ``/bot<token>/<method>`` (GET or
+slow_delay=6.0, quiet_period=0.05, unix_time=None)`` (``unix_time``: the clock of
+``date`` fields, real time by default). ``server.change_listeners``: callables run on
+every change (the demo page's live updates). Routes: ``/bot<token>/<method>`` (GET or
 POST; query string, form, multipart or JSON) and ``/file/bot<token>/<file_path>``.
 A wrong token answers 401, an unknown method 404.
 

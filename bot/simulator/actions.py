@@ -15,7 +15,7 @@ from typing import Any
 from .api_spec import ApiSpec
 from .formatting import utf16_len
 from .models import FakeChat, FakeUser, JsonDict, StoredMessage
-from .state import TelegramState, chat_instance, now
+from .state import TelegramState, chat_instance
 
 ChatRef = int | FakeUser | FakeChat
 """Where a chat is expected, tests may pass its id, its FakeChat or (private chat) the user."""
@@ -44,7 +44,7 @@ def command_entities(text: str) -> list[JsonDict]:
 
 
 class UserActions:
-    """Mixin of :class:`~tests.fake_telegram.server.FakeTelegram`: registering and acting."""
+    """Mixin of :class:`~bot.simulator.server.FakeTelegram`: registering and acting."""
 
     state: TelegramState
     spec: ApiSpec
@@ -209,7 +209,7 @@ class UserActions:
         stored.data.pop("entities", None)
         if entities:
             stored.data["entities"] = entities
-        stored.data["edit_date"] = max(now(), stored.data["date"])
+        stored.data["edit_date"] = max(self.state.unix_time(), stored.data["date"])
         return self.inject({"edited_message": copy.deepcopy(stored.data)})
 
     def send_channel_post(self, channel: FakeChat, text: str) -> JsonDict:
@@ -321,7 +321,7 @@ class UserActions:
         change = {
             "chat": chat.to_dict(),
             "from": user.to_dict(),
-            "date": now(),
+            "date": self.state.unix_time(),
             "old_chat_member": member(old),
             "new_chat_member": member(new),
         }

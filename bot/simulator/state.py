@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+from collections.abc import Callable
 from typing import Any
 
 from .models import CallbackQueryRecord, FakeChat, FakeUser, JsonDict, StoredFile, StoredMessage
@@ -71,9 +72,13 @@ def update_type(update: JsonDict) -> str | None:
 class TelegramState:
     """Every chat, message, file and pending update of one fake Telegram."""
 
-    def __init__(self, bot: FakeUser, token: str) -> None:
+    def __init__(
+        self, bot: FakeUser, token: str, unix_time: Callable[[], int] | None = None
+    ) -> None:
         self.bot = bot
         self.token = token
+        # Telegram's clock for ``date`` fields; the demo passes its movable clock.
+        self.unix_time: Callable[[], int] = unix_time or now
         self.users: dict[int, FakeUser] = {}
         self.chats: dict[int, FakeChat] = {}
         self.messages: dict[int, list[StoredMessage]] = {}
@@ -142,7 +147,7 @@ class TelegramState:
         if chat.type == "channel":
             message["sender_chat"] = chat.to_dict()
         message["chat"] = chat.to_dict()
-        message["date"] = now()
+        message["date"] = self.unix_time()
         message.update({key: value for key, value in content.items() if value is not None})
         return message
 
@@ -167,7 +172,7 @@ class TelegramState:
         for key in removed:
             stored.data.pop(key, None)
         stored.data.update({key: value for key, value in changes.items() if value is not None})
-        stored.data["edit_date"] = max(now(), stored.data["date"])
+        stored.data["edit_date"] = max(self.unix_time(), stored.data["date"])
 
     # -- files ------------------------------------------------------------------------
 
