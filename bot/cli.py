@@ -91,6 +91,22 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
     run_bot(settings, webhook=args.webhook, poll=not args.no_polling)
 
 
+def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
+    from bot.demo.serve import run_demo
+
+    if not args.verbose:
+        # The page is the demo's output; the log keeps warnings and errors only.
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("telegram").setLevel(logging.WARNING)
+    if not 0 < args.port < 65536:
+        raise CliError("--port is 1 to 65535")
+    try:
+        run_demo(settings, host=args.host, port=args.port, database_url=args.database_url)
+    except OSError as exc:
+        where = f"{args.host}:{args.port}"
+        raise CliError(f"cannot serve the demo on {where}: {exc.strerror}") from None
+
+
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
     migrate.upgrade(settings.database_url, args.revision)
     print(f"database at revision {args.revision}")
@@ -463,6 +479,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="send reminders only (a second instance beside the one that polls)",
     )
     run.set_defaults(func=cmd_run)
+
+    demo = sub.add_parser(
+        "demo", help="try the bot in a browser: no token, no network (a simulated Telegram)"
+    )
+    demo.add_argument("--port", type=int, default=8080, help="the page's port (default 8080)")
+    demo.add_argument("--host", default="127.0.0.1", help="the page's address")
+    demo.add_argument(
+        "--database-url", default=None, help="a database to use instead of a temporary one"
+    )
+    demo.set_defaults(func=cmd_demo)
 
     db = sub.add_parser("db", help="database")
     db_sub = db.add_subparsers(dest="db_command", required=True)
