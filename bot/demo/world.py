@@ -191,7 +191,7 @@ class DemoWorld:
 
     def _local_time(self, unix_time: int) -> str:
         tz = self.deps.settings.tz
-        return datetime.fromtimestamp(unix_time, tz).strftime("%a %d/%m %H:%M")
+        return datetime.fromtimestamp(unix_time, tz).strftime("%d/%m %H:%M")
 
     def file(self, file_id: str) -> tuple[bytes, str, str | None]:
         """Content, MIME type and file name of a file the bot sent."""
@@ -283,19 +283,20 @@ class DemoWorld:
 
     async def move_clock(self, move: str, telegram_id: int | None = None) -> None:
         """Jump ahead, then let the real outbox and JobQueue send what fell due."""
+        if move not in CLOCK_MOVES:
+            raise DemoError(f"unknown clock move {move!r}")
+        async with unit_of_work(self.deps.sessionmaker) as db:
+            # What the bot plans on start, at the time before the jump: people enrolled
+            # since then get their reminders (a reminder is never planned in the past).
+            await outbox.plan_coming(db, now=self.clock.now(), tz=self.deps.settings.tz)
+            await db.commit()
         if move == "hour":
             target = self.clock.now() + timedelta(hours=1)
         elif move == "reminder":
             target = await self._next_reminder(telegram_id)
-        elif move == "after":
-            target = await self._after_next_session(telegram_id)
         else:
-            raise DemoError(f"unknown clock move {move!r}")
+            target = await self._after_next_session(telegram_id)
         self.clock.set(max(target, self.clock.now()))
-        async with unit_of_work(self.deps.sessionmaker) as db:
-            # What the bot does on start: plan the weeks that have come into view.
-            await outbox.plan_coming(db, now=self.clock.now(), tz=self.deps.settings.tz)
-            await db.commit()
         dispatcher.wake(self.app, 0.0)
 
     async def _participant_ids(self, telegram_id: int | None) -> list[int]:
@@ -331,7 +332,7 @@ class DemoWorld:
                 due = await db.scalar(query)
         if due is None:
             raise DemoError("no reminder is planned")
-        return due + timedelta(seconds=1)
+        return due
 
     async def _after_next_session(self, telegram_id: int | None) -> datetime:
         """Just after the feedback question of the session under way or coming next."""

@@ -152,6 +152,9 @@ function setAccount(phone, telegramId) {
   phone.node.querySelector(".new-participant").hidden = true;
   fillAccounts(phone);
   phone.rendered = "";
+  phone.bubbles = new Map();
+  phone.node.querySelector(".messages").replaceChildren();
+  phone.scrollDown = true;
   refreshChat(phone);
 }
 
@@ -163,7 +166,7 @@ async function refreshChat(phone) {
   phone.rendered = fingerprint;
   const screen = phone.node.querySelector(".messages");
   const atBottom = screen.scrollHeight - screen.scrollTop - screen.clientHeight < 40;
-  screen.replaceChildren(...chat.messages.map((m) => bubble(m, phone, false)));
+  renderMessages(phone, screen, chat.messages);
   if (atBottom || phone.scrollDown) { screen.scrollTop = screen.scrollHeight; phone.scrollDown = false; }
   const keyboard = phone.node.querySelector(".reply-keyboard");
   keyboard.replaceChildren(...chat.keyboard.map((row) => el("div", { class: "row" },
@@ -180,6 +183,28 @@ async function refreshChat(phone) {
   phone.toastsReady = true;
 }
 
+// Only new or changed bubbles are redrawn: a button being tapped or a voice note playing
+// is never swept away by an unrelated update.
+function renderMessages(phone, screen, messages) {
+  const previous = phone.bubbles || new Map();
+  const current = new Map();
+  const wanted = messages.map((message) => {
+    const key = JSON.stringify(message);
+    const old = previous.get(message.id);
+    const node = old && old.key === key ? old.node : bubble(message, phone, false);
+    current.set(message.id, { key, node });
+    return node;
+  });
+  wanted.forEach((node, index) => {
+    const there = screen.children[index];
+    if (there === node) return;
+    if (there && there.dataset.messageId === node.dataset.messageId) there.replaceWith(node);
+    else screen.insertBefore(node, there || null);
+  });
+  while (screen.children.length > wanted.length) screen.lastElementChild.remove();
+  phone.bubbles = current;
+}
+
 async function send(phone, text) {
   focused = phones.indexOf(phone);
   phone.scrollDown = true;
@@ -190,7 +215,8 @@ function makePhone(index, telegramId) {
   const node = document.getElementById("phone-template").content.firstElementChild.cloneNode(true);
   node.dataset.phone = index;
   const phone = { node, account: telegramId, rendered: "", toastsReady: false };
-  node.addEventListener("pointerdown", () => { focused = index; showFocus(); });
+  // On click, not pointerdown: a header that reflows between press and release loses the click.
+  node.addEventListener("click", () => { focused = index; showFocus(); }, true);
   node.querySelector("select.account").addEventListener("change", (event) => {
     if (event.target.value === NEW) {
       const form = node.querySelector(".new-participant");
@@ -252,7 +278,10 @@ async function refreshAll(clock) {
 async function showKeyMessages() {
   const language = document.getElementById("key-language").value;
   const list = await attempt(() => api(`/api/key-messages?language=${encodeURIComponent(language)}`));
-  if (list) { document.getElementById("key-list").replaceChildren(...list.map((m) => bubble(m, null, true))); }
+  if (!list) return;
+  const screen = document.getElementById("key-list");
+  screen.replaceChildren(...list.map((m) => bubble(m, null, true)));
+  screen.dataset.language = language;
 }
 
 async function main() {
