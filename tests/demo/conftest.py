@@ -83,7 +83,8 @@ def demo(tmp_path: Path) -> Iterator[RunningDemo]:
     try:
         yield running
     finally:
-        running.stop()
+        status = running.stop()
+    assert status == 0, f"Ctrl-C should stop the demo cleanly:\n{running.log()}"
 
 
 def chromium_unavailable_reason() -> str | None:
