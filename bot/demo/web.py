@@ -134,6 +134,12 @@ class SendHandler(_Base):
         )
 
 
+class VoiceHandler(_Base):
+    async def post(self) -> None:
+        data = self.body()
+        await self.act(lambda: self.world.send_voice(int(data["account"])))
+
+
 class TapHandler(_Base):
     async def post(self) -> None:
         data = self.body()
@@ -247,6 +253,7 @@ def make_app(world: DemoWorld, changes: Changes) -> tornado.web.Application:
             (r"/api/state", StateHandler, args),
             (r"/api/chat/(\d+)", ChatHandler, args),
             (r"/api/send", SendHandler, args),
+            (r"/api/voice", VoiceHandler, args),
             (r"/api/tap", TapHandler, args),
             (r"/api/clock", ClockHandler, args),
             (r"/api/language", LanguageHandler, args),

@@ -7,8 +7,12 @@ simulator or a change of time, never a shortcut into the bot.
 
 from __future__ import annotations
 
+import io
 import logging
+import math
+import struct
 import unicodedata
+import wave
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -198,7 +202,10 @@ class DemoWorld:
         stored = self.server.state.files.get(file_id)
         if stored is None:
             raise DemoError("no such file")
-        return stored.content, stored.mime_type or "application/octet-stream", stored.file_name
+        mime_type = stored.mime_type or "application/octet-stream"
+        if stored.content.startswith(b"RIFF") and stored.content[8:12] == b"WAVE":
+            mime_type = "audio/wav"  # the demo's stand-in voice notes
+        return stored.content, mime_type, stored.file_name
 
     def clock_view(self) -> JsonDict:
         now = self.clock.now()
@@ -215,6 +222,10 @@ class DemoWorld:
         if not text.strip():
             raise DemoError("empty message")
         self.server.send_text(user, text)
+
+    def send_voice(self, telegram_id: int) -> None:
+        """A voice note: a short tone stands in for a voice (the page records no microphone)."""
+        self.server.send_voice(self._user(telegram_id), duration=2, content=tone_wav(2.0))
 
     def tap(self, telegram_id: int, message_id: int, data: str) -> None:
         """Tap an inline button of a message of this chat, as it is now."""
@@ -368,6 +379,22 @@ class DemoWorld:
 
 def language_names() -> JsonDict:
     return dict(LANGUAGE_NAMES)
+
+
+def tone_wav(seconds: float, frequency: float = 440.0, rate: int = 8000) -> bytes:
+    """A soft tone as a WAV file, so the page's audio player has something to play."""
+    frames = bytearray()
+    for index in range(int(seconds * rate)):
+        fade = min(1.0, index / 800, (seconds * rate - index) / 800)
+        value = int(9000 * fade * math.sin(2 * math.pi * frequency * index / rate))
+        frames += struct.pack("<h", value)
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(bytes(frames))
+    return out.getvalue()
 
 
 def direction(text: str) -> str:

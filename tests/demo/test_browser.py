@@ -144,6 +144,12 @@ def test_a_week_of_the_programme_in_the_browser(page: Any, screenshots: Path):
     assert question.get_attribute("dir") == "rtl"
     question.locator(".inline-keyboard button", has_text="😀").click()
     newcomer.locator(".inline-keyboard button", has_text="✏️").wait_for()
+    # Asked for a comment, she records a voice note instead of writing.
+    newcomer.locator(".compose .voice").click()
+    voice = newcomer.locator(".bubble.me audio").last
+    voice.wait_for(state="attached")
+    played = page.request.get(page.url.rstrip("/") + voice.get_attribute("src"))
+    assert played.ok and played.headers["content-type"].startswith("audio/")
     shot("feedback-given")
 
     # The team lead asks for the report and downloads the workbook.
@@ -170,6 +176,26 @@ def test_a_week_of_the_programme_in_the_browser(page: Any, screenshots: Path):
         if value is not None
     ]
     assert any("INSERTION" in cell for cell in cells), cells[:40]
+
+
+def test_a_referents_invite_link_opens_on_a_new_phone(page: Any, screenshots: Path):
+    referent = _phone(page, 1)
+    referent.locator(".compose input").fill("/invite")
+    referent.locator(".compose input").press("Enter")
+    _tap(referent, "FLE Charleroi-Nord")
+    referent.locator(".bubble.bot", has_text="Prénom").last.wait_for()
+    referent.locator(".compose input").fill("Tesfay A.")
+    referent.locator(".compose input").press("Enter")
+    qr = referent.locator(".bubble.bot img").last
+    qr.wait_for()
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0"), "the QR code is an image"
+    link = referent.locator("a.invite-link").last
+    link.wait_for()
+    page.screenshot(path=str(screenshots / "invite-with-qr.png"))
+    link.click()
+    newcomer = _phone(page, 0)
+    newcomer.locator(".bubble.bot .inline-keyboard button", has_text="Français").wait_for()
+    assert newcomer.locator(".bubble.me").first.inner_text().startswith("/start ")
 
 
 def test_right_to_left_bubbles_run_right_to_left(page: Any, screenshots: Path):

@@ -247,6 +247,11 @@ function makePhone(index, telegramId) {
     input.value = "";
     if (text.trim()) await send(phone, text);
   });
+  node.querySelector(".compose .voice").addEventListener("click", async () => {
+    focused = index;
+    phone.scrollDown = true;
+    await attempt(() => api("/api/voice", { account: phone.account }));
+  });
   document.getElementById("phones").append(node);
   phones.push(phone);
   fillAccounts(phone);
