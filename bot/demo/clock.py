@@ -29,13 +29,18 @@ class MovableClock:
         """Jump to ``moment``; going back is refused (sent reminders cannot be unsent)."""
         if moment.tzinfo is None:
             raise ValueError("the clock needs an aware datetime")
-        if moment < self.now():
+        if moment < self.now() - timedelta(seconds=1):
             raise ValueError("the demo clock only moves forward")
         self._origin = moment.astimezone(UTC)
         self._origin_tick = self._monotonic()
 
     def advance(self, delta: timedelta) -> None:
         self.set(self.now() + delta)
+
+    def jump_to(self, moment: datetime) -> None:
+        """Move to ``moment`` if it is ahead; a moment already passed leaves the clock be."""
+        if moment > self.now():
+            self.set(moment)
 
     def unix_time(self) -> int:
         """For the simulated Telegram's ``date`` fields."""

@@ -39,3 +39,5 @@ def test_the_clock_never_goes_back_and_refuses_naive_times():
         clock.set(datetime(2026, 12, 3, 9, 0))  # noqa: DTZ001 - the point of the test
     clock.set(START + timedelta(days=1))
     assert clock.now() == START + timedelta(days=1)
+    clock.jump_to(START)  # already passed: nothing happens
+    assert clock.now() == START + timedelta(days=1)

@@ -99,7 +99,7 @@ function bubble(message, phone, readOnly) {
     }
     node.append(keyboard);
   }
-  node.append(el("div", { class: "meta" }, (message.edited ? "modifié · " : "") + message.time));
+  node.append(el("div", { class: "meta", dir: "ltr" }, (message.edited ? "modifié · " : "") + message.time));
   return node;
 }
 
