@@ -14,7 +14,7 @@ import signal
 import tempfile
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.app import ALLOWED_UPDATES, build_application
@@ -79,7 +79,9 @@ async def _serve(
     tz = settings.tz
     async with unit_of_work(sessionmaker) as db:
         fresh = await programme.is_empty(db)
-    clock = MovableClock(start or programme.demo_start(datetime.now(tz).date(), tz))
+    # A fresh demo opens this morning; a database used before goes on from now.
+    opening = programme.demo_start(datetime.now(tz).date(), tz) if fresh else datetime.now(UTC)
+    clock = MovableClock(start or opening)
     if fresh:
         async with unit_of_work(sessionmaker) as db:
             db.sync_session.info["actor"] = "demo"
