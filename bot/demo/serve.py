@@ -21,7 +21,7 @@ from bot.app import ALLOWED_UPDATES, build_application
 from bot.context import Deps
 from bot.demo import programme
 from bot.demo.clock import MovableClock
-from bot.demo.web import Changes, listen, make_app
+from bot.demo.web import Changes, bind, make_app, serve
 from bot.demo.world import DemoWorld
 from bot.settings import Settings, async_database_url
 from bot.simulator import DEFAULT_TOKEN, FakeTelegram
@@ -70,6 +70,7 @@ async def _serve(
     start: datetime | None,
     announce: Callable[[str], None],
 ) -> None:
+    sockets = bind(host, port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -110,7 +111,7 @@ async def _serve(
         world.ensure_user(account.telegram_id, account.label or "Nouveau", language)
     changes = Changes()
     server.change_listeners.append(changes.changed)
-    web = listen(make_app(world, changes), host, port)
+    web = serve(make_app(world, changes), sockets)
     await application.initialize()
     if application.post_init is not None:
         await application.post_init(application)

@@ -268,9 +268,14 @@ def make_app(world: DemoWorld, changes: Changes) -> tornado.web.Application:
     )
 
 
-def listen(app: tornado.web.Application, host: str, port: int) -> tornado.httpserver.HTTPServer:
-    """Bind now, so a port already taken is an error before anything else starts."""
+def bind(host: str, port: int) -> list[socket.socket]:
+    """Take the port first, so a port already in use is refused before anything starts."""
+    return tornado.netutil.bind_sockets(port, host, family=socket.AF_INET)
+
+
+def serve(
+    app: tornado.web.Application, sockets: list[socket.socket]
+) -> tornado.httpserver.HTTPServer:
     server = tornado.httpserver.HTTPServer(app)
-    sockets = tornado.netutil.bind_sockets(port, host, family=socket.AF_INET)
     server.add_sockets(sockets)
     return server

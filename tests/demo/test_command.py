@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
 import urllib.request
 from collections import Counter
 from pathlib import Path
@@ -35,6 +38,25 @@ def test_the_demo_serves_its_page_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
     shared = [a for a in state["accounts"] if len(a["people"]) > 1]
     assert len(shared) == 1, "one family shares a phone"
     assert len(state["groups"]) == 3 and len({g["module"] for g in state["groups"]}) == 3
+
+
+def test_a_port_in_use_is_refused_in_one_line(tmp_path: Path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "bot.cli", "demo", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith(
+        f"activup: cannot serve the demo on 127.0.0.1:{port}"
+    ), done.stderr
+    assert "Traceback" not in done.stderr and done.stdout == ""
 
 
 def test_the_key_messages_view_shows_right_to_left_languages_right_to_left(demo: RunningDemo):
