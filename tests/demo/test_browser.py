@@ -205,6 +205,16 @@ def test_right_to_left_bubbles_run_right_to_left(page: Any, screenshots: Path):
     reminder = amina.locator(".bubble.bot", has_text="Atelier de français").last
     reminder.wait_for()
     assert reminder.get_attribute("dir") == "rtl"
+    # A translator switches Fatou, who reads French, to Pashto: her reminder comes in Pashto.
+    fatou = _phone(page, 2)
+    fatou.locator("select.account").select_option("2004")
+    fatou.locator("select.language").select_option("ps")
+    fatou.locator(".compose input").click()
+    page.get_by_role("button", name="Prochain rappel").click()
+    pashto = fatou.locator(".bubble.bot", has_text="Animation à la maison de repos").last
+    pashto.wait_for()
+    assert pashto.get_attribute("dir") == "rtl"
+    assert "Vous venez" not in pashto.inner_text()
     page.get_by_role("button", name="Messages clés").click()
     directions = {}
     for language in ("ar", "fa_AF", "ps", "fr"):
