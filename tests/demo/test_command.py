@@ -25,8 +25,12 @@ def test_the_demo_serves_its_page_and_stops_cleanly_on_ctrl_c(tmp_path: Path):
         assert "<title>ACTIV'UP – démo</title>" in page
         assert "+1 heure" in page and "Prochain rappel" in page and "Après la séance" in page
         state = json.loads(_get(demo.url + "/api/state"))
+        # A page left open keeps a live-update stream; Ctrl-C must not wait for it.
+        stream = urllib.request.urlopen(demo.url + "/events", timeout=10)
+        assert stream.readline().decode().startswith("event: change")
     finally:
         status = demo.stop()
+    stream.close()
     assert status == 0
     log = demo.log()
     assert "Traceback" not in log and "ERROR" not in log, log
