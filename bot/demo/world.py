@@ -214,6 +214,7 @@ class DemoWorld:
         return {
             "iso": now.isoformat(),
             "shown": f"{format_day(now, 'fr', tz)}, {format_time(now, 'fr', tz)}",
+            "zone": self.deps.settings.timezone,
         }
 
     # -- what people do -----------------------------------------------------------------

@@ -31,9 +31,23 @@ async function attempt(action) {
   try { return await action(); } catch (error) { notice(error.message); return null; }
 }
 
+// The demo clock runs between updates too: the page keeps it ticking from the last reading.
+let clockReading = null;
+
 function showClock(clock) {
-  if (clock) { document.getElementById("clock").textContent = clock.shown; }
+  if (!clock) return;
+  clockReading = { at: performance.now(), ms: Date.parse(clock.iso), zone: clock.zone };
+  document.getElementById("clock").textContent = clock.shown;
 }
+
+function tickClock() {
+  if (!clockReading) return;
+  const moment = new Date(clockReading.ms + performance.now() - clockReading.at);
+  const day = moment.toLocaleDateString("fr-BE", { timeZone: clockReading.zone, weekday: "long", day: "numeric", month: "long" });
+  const time = moment.toLocaleTimeString("fr-BE", { timeZone: clockReading.zone, hour: "2-digit", minute: "2-digit" });
+  document.getElementById("clock").textContent = `${day}, ${time.replace(" h ", ":")}`;
+}
+setInterval(tickClock, 5000);
 
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
