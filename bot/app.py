@@ -38,6 +38,7 @@ from bot.handlers import (
     general,
     menus,
     privacy,
+    private_chats,
     report,
     rsvp,
     sessions,
@@ -108,6 +109,8 @@ def build_application(deps: Deps) -> BotApplication:
     application.add_handlers(general.HANDLERS)
     # Last in the same group: only an update no handler above took reaches it.
     application.add_handlers(general.FALLBACK_HANDLERS)
+    # Before everything: private chats only, edits ignored (bot/handlers/private_chats.py).
+    application.add_handler(TypeHandler(Update, private_chats.only_private_chats), group=-2)
     # Around everything: one structured log line per update (bot/logs.py).
     application.add_handler(TypeHandler(Update, logs.update_started), group=-1)
     application.add_handler(TypeHandler(Update, logs.update_finished), group=99)
@@ -153,4 +156,5 @@ async def _retention(context: BotContext) -> None:
     log.info("retention: %d participant(s) anonymised", erased)
 
 
-ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.EDITED_MESSAGE]
+# No edited messages (an edit must not re-run a command); my_chat_member to leave groups.
+ALLOWED_UPDATES = [Update.MESSAGE, Update.CALLBACK_QUERY, Update.MY_CHAT_MEMBER]

@@ -44,6 +44,8 @@ Users acting (each returns the queued ``Update`` dict and wakes long-polls)
     ``send_contact(user, phone_number)``; ``edit_text(user, message, new_text)``;
     ``send_channel_post(channel, text)``; ``block(user, *, notify=True)`` /
     ``unblock(user)`` (403 "bot was blocked by the user" + ``my_chat_member``);
+    ``add_bot_to(user, chat, *, status="member")`` (``my_chat_member`` in a group or
+    channel; after ``leaveChat`` sends there answer 403 and ``bot_left(chat)`` is true);
     ``inject(update_dict, *, check=True)`` for anything else. Update ids start at 1.
 
 Reading

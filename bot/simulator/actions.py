@@ -307,8 +307,18 @@ class UserActions:
         self.state.blocked.discard(user.id)
         return self._membership(user, "kicked", "member") if notify else None
 
-    def _membership(self, user: FakeUser, old: str, new: str) -> JsonDict:
-        chat = self.state.chats[user.id]
+    def add_bot_to(self, user: FakeUser, chat: FakeChat, *, status: str = "member") -> JsonDict:
+        """The user adds the bot to a group (or, with ``status="administrator"``, a channel).
+
+        The bot is a member until it calls ``leaveChat``; its sends there answer 403 after.
+        """
+        self.state.left_chats.discard(chat.id)
+        return self._membership(user, "left", status, chat=chat)
+
+    def _membership(
+        self, user: FakeUser, old: str, new: str, *, chat: FakeChat | None = None
+    ) -> JsonDict:
+        chat = chat or self.state.chats[user.id]
         bot = self.state.bot.to_dict()
 
         def member(status: str) -> JsonDict:
@@ -316,6 +326,7 @@ class UserActions:
                 "status": status,
                 "user": bot,
                 **({"until_date": 0} if status == "kicked" else {}),
+                **(_ADMIN_RIGHTS if status == "administrator" else {}),
             }
 
         change = {
@@ -376,6 +387,23 @@ class UserActions:
                 "does not exist on the fake server"
             )
         return stored
+
+
+_ADMIN_RIGHTS: JsonDict = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": False,
+    "can_restrict_members": False,
+    "can_promote_members": False,
+    "can_change_info": False,
+    "can_invite_users": False,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+    "can_post_messages": True,
+}
 
 
 def _describe_button(button: JsonDict) -> str:

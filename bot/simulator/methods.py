@@ -102,7 +102,7 @@ class BotApi:
             "sendChatAction": self.answer_true,
             "getFile": self.get_file,
             "getChat": self.get_chat,
-            "leaveChat": self.answer_true,
+            "leaveChat": self.leave_chat,
             "close": self.answer_true,
             "logOut": self.answer_true,
         }
@@ -172,6 +172,13 @@ class BotApi:
 
     def answer_true(self, params: Params, files: Files, chat: FakeChat | None) -> Any:
         """Methods without visible effect in the fake: validated, then ``true``."""
+        return True
+
+    def leave_chat(self, params: Params, files: Files, chat: FakeChat | None) -> Any:
+        """The bot leaves a group or channel; a private chat cannot be left."""
+        if chat is None or chat.type == "private":
+            raise bad_request("chat member status can't be changed in private chats")
+        self.state.left_chats.add(chat.id)
         return True
 
     # -- bot and setup ----------------------------------------------------------------

@@ -219,6 +219,10 @@ class FakeTelegram(UserActions):
         stored = self.state.find_message(chat_id_of(chat), message_id)
         return bool(stored and stored.deleted)
 
+    def bot_left(self, chat: ChatRef) -> bool:
+        """True once the bot called ``leaveChat`` for that group or channel."""
+        return chat_id_of(chat) in self.state.left_chats
+
     def message_history(self, chat: ChatRef, message_id: int) -> list[JsonDict]:
         """Every version of a message, oldest first, the current one last."""
         stored = self.state.find_message(chat_id_of(chat), message_id)
@@ -527,6 +531,8 @@ class FakeTelegram(UserActions):
             raise rules.too_many_requests(self.retry_after)
         if chat is not None and chat.id in self.state.blocked and targets_user(method.name):
             raise ApiError(403, "Forbidden: bot was blocked by the user", violation=False)
+        if chat is not None and chat.id in self.state.left_chats and targets_user(method.name):
+            raise ApiError(403, "Forbidden: bot is not a member of the group chat")
         if sending and self.enforce_limits:
             self._check_limits(arrived, chat)
         result = self.api.execute(method, params, files, chat)

@@ -94,6 +94,8 @@ class TelegramState:
         self.menu_buttons: dict[int | None, JsonDict] = {}
         self.reply_keyboards: dict[int, JsonDict | None] = {}
         self.blocked: set[int] = set()
+        # Groups and channels the bot left (leaveChat): sends there answer 403.
+        self.left_chats: set[int] = set()
         self.webhook: JsonDict = {}
 
     # -- chats ------------------------------------------------------------------------
