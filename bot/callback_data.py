@@ -6,9 +6,13 @@ only ids and codes, and every handler re-checks who may do what on the server.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 MAX_BYTES = 64
 VERSION = "1"
 SEPARATOR = ":"
+# Ids go to INTEGER columns: PostgreSQL's int4 refuses more, SQLite's driver overflows.
+MAX_ID = 2**31 - 1
 
 
 def encode(prefix: str, *fields: str | int) -> str:
@@ -21,27 +25,35 @@ def encode(prefix: str, *fields: str | int) -> str:
     return data
 
 
-def decode(data: str | None, prefix: str, arity: int) -> list[str] | None:
-    """The fields of a payload of this kind and version, or None for anything else."""
+def is_id(field: str) -> bool:
+    """ASCII digits within an INTEGER column's range: "²" and "٣" pass ``str.isdigit()`` but
+    not ``int()``, and 2**31 passes ``int()`` but not the database."""
+    return 0 < len(field) <= 10 and field.isascii() and field.isdigit() and int(field) <= MAX_ID
+
+
+def decode(
+    data: str | None, prefix: str, arity: int, *, ids: Collection[int] = ()
+) -> list[str] | None:
+    """The fields of a payload of this kind and version, or None for anything else.
+
+    The fields at the positions in ``ids`` are checked with :func:`is_id`, so the caller
+    may ``int()`` them; a payload that fails is refused as a whole ("no longer valid").
+    """
     if not data:
         return None
     parts = data.split(SEPARATOR)
     if len(parts) != arity + 2 or parts[0] != prefix or parts[1] != VERSION:
         return None
-    return parts[2:]
+    fields = parts[2:]
+    if not all(is_id(fields[index]) for index in ids):
+        return None
+    return fields
 
 
 def decode_ints(data: str | None, prefix: str, arity: int) -> list[int] | None:
-    fields = decode(data, prefix, arity)
-    if fields is None:
-        return None
-    try:
-        values = [int(f) for f in fields]
-    except ValueError:
-        return None
-    if any(v < 0 or v > 2**62 for v in values):
-        return None
-    return values
+    """A payload made of ids only, as ints; None for anything else."""
+    fields = decode(data, prefix, arity, ids=range(arity))
+    return None if fields is None else [int(f) for f in fields]
 
 
 def pattern(prefix: str) -> str:

@@ -173,8 +173,8 @@ async def in_person_language(update: Update, context: BotContext) -> None:
     if query is None or who is None or who.staff is None:
         return
     _ = who.t.gettext
-    fields = callback_data.decode(query.data, IN_PERSON_LANGUAGE, 2)
-    if fields is None or not fields[0].isdigit() or fields[1] not in LANGUAGE_NAMES:
+    fields = callback_data.decode(query.data, IN_PERSON_LANGUAGE, 2, ids=[0])
+    if fields is None or fields[1] not in LANGUAGE_NAMES:
         await answer(update, _("⚠️ Ce bouton n'est plus valable."))
         return
     async with unit_of_work(context.deps.sessionmaker) as session:

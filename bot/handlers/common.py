@@ -144,10 +144,10 @@ async def person_picked(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, PICK_PERSON, 2)
+    fields = callback_data.decode(query.data, PICK_PERSON, 2, ids=[1])
     chosen = (
         who.acting_for(int(fields[1]))
-        if fields is not None and fields[0] in _PERSON_ACTIONS and fields[1].isdigit()
+        if fields is not None and fields[0] in _PERSON_ACTIONS
         else None
     )
     if fields is None or chosen is None or chosen.participant is None:

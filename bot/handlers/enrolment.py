@@ -184,7 +184,7 @@ async def shared_answered(update: Update, context: BotContext) -> None:
     choice: int | str | None = None
     if fields is not None and fields[0] == NEW_PERSON:
         choice = NEW_PERSON
-    elif fields is not None and fields[0].isdigit() and who.acting_for(int(fields[0])):
+    elif fields is not None and callback_data.is_id(fields[0]) and who.acting_for(int(fields[0])):
         choice = int(fields[0])
     if choice is None or TOKEN_KEY not in context.user_data or who.staff is not None:
         await answer(
@@ -215,7 +215,7 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     if (
         fields is None
         or fields[0] not in LANGUAGE_CODES
-        or (len(fields) == 2 and not fields[1].isdigit())
+        or (len(fields) == 2 and not callback_data.is_id(fields[1]))
     ):
         await answer_stale(update, who)
         return

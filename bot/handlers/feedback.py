@@ -47,8 +47,8 @@ async def face_tapped(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, FACE, 4)
-    if fields is None or not (fields[0].isdigit() and fields[1].isdigit() and fields[3].isdigit()):
+    fields = callback_data.decode(query.data, FACE, 4, ids=[0, 1, 3])
+    if fields is None:
         await answer_stale(update, who)
         return
     named = await for_the_person_named(update, who, int(fields[1]))
@@ -126,12 +126,8 @@ async def change_answer(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, CHANGE, 3)
-    person = (
-        who.acting_for(int(fields[1]))
-        if fields is not None and fields[0].isdigit() and fields[1].isdigit()
-        else None
-    )
+    fields = callback_data.decode(query.data, CHANGE, 3, ids=[0, 1])
+    person = who.acting_for(int(fields[1])) if fields is not None else None
     if fields is None or person is None or person.participant is None:
         await answer_stale(update, who)
         return

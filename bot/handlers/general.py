@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.ext import CommandHandler, MessageHandler, filters
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import BotContext
 from bot.core import enrolment, notices
@@ -11,6 +11,7 @@ from bot.core.notices import NoticeKind
 from bot.handlers.common import (
     Who,
     answer,
+    answer_stale,
     answer_unknown,
     for_one_person,
     identify,
@@ -151,6 +152,13 @@ async def fallback_message(update: Update, context: BotContext) -> None:
     )
 
 
+async def unknown_button(update: Update, context: BotContext) -> None:
+    """A button no handler knows (an old format, a typo): answered, so it stops spinning."""
+    who = await identify(update, context)
+    if who is not None:
+        await answer_stale(update, who)
+
+
 HANDLERS = [
     CommandHandler("help", help_command),
     CommandHandler("language", language_command),
@@ -160,4 +168,5 @@ HANDLERS = [
 # Registered last, in its own group, so that conversations and commands win.
 FALLBACK_HANDLERS = [
     MessageHandler(filters.ChatType.PRIVATE & ~filters.UpdateType.EDITED, fallback_message),
+    CallbackQueryHandler(unknown_button),
 ]

@@ -129,9 +129,9 @@ async def forget_answered(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, ASK, 2)
+    fields = callback_data.decode(query.data, ASK, 2, ids=[1])
     # The question named its person: on a shared phone, only that person is erased.
-    person = who.acting_for(int(fields[1])) if fields is not None and fields[1].isdigit() else None
+    person = who.acting_for(int(fields[1])) if fields is not None else None
     if fields is None or person is None or person.participant is None:
         await answer_stale(update, who)
         return

@@ -58,17 +58,8 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, RSVP, 3)
-    if (
-        fields is None
-        or not fields[0].isdigit()
-        or not fields[1].isdigit()
-        or fields[2]
-        not in (
-            "y",
-            "n",
-        )
-    ):
+    fields = callback_data.decode(query.data, RSVP, 3, ids=[0, 1])
+    if fields is None or fields[2] not in ("y", "n"):
         await answer_stale(update, who)
         return
     named = await for_the_person_named(update, who, int(fields[1]))
@@ -117,13 +108,8 @@ async def reason_tapped(update: Update, context: BotContext) -> None:
     who = await identify(update, context)
     if query is None or who is None:
         return
-    fields = callback_data.decode(query.data, REASON, 3)
-    if (
-        fields is None
-        or not fields[0].isdigit()
-        or not fields[1].isdigit()
-        or fields[2] not in {r.value for r in DeclineReason}
-    ):
+    fields = callback_data.decode(query.data, REASON, 3, ids=[0, 1])
+    if fields is None or fields[2] not in {r.value for r in DeclineReason}:
         await answer_stale(update, who)
         return
     named = await for_the_person_named(update, who, int(fields[1]))

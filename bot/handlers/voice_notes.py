@@ -127,9 +127,9 @@ async def scope_chosen(update: Update, context: BotContext) -> None:
     who = await staff_only(update, context)
     if query is None or who is None or context.user_data is None:
         return
-    fields = callback_data.decode(query.data, SCOPE, 2)
+    fields = callback_data.decode(query.data, SCOPE, 2, ids=[0])
     file_id = context.user_data.get(FILE_KEY)
-    if fields is None or not fields[0].isdigit() or file_id is None:
+    if fields is None or file_id is None:
         await answer_stale(update, who)
         return
     row = await load_manageable(update, context, who, int(fields[0]))
