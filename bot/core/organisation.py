@@ -144,8 +144,12 @@ async def groups_of(
         members = len(
             (
                 await session.scalars(
-                    select(Membership.id).where(
-                        Membership.group_id == group.id, Membership.left_at.is_(None)
+                    select(Membership.id)
+                    .join(Participant, Participant.id == Membership.participant_id)
+                    .where(
+                        Membership.group_id == group.id,
+                        Membership.left_at.is_(None),
+                        Participant.status != ParticipantStatus.ERASED,
                     )
                 )
             ).all()
@@ -223,6 +227,9 @@ async def move_participant(
     session: AsyncSession, *, participant_id: int, to_group: str, now: datetime
 ) -> Group:
     """Leave the current groups of the target's module and join the target group."""
+    person = await session.get(Participant, participant_id)
+    if person is None or person.status == ParticipantStatus.ERASED:
+        raise OrganisationError(f"no participant #{participant_id}")
     target = await find_group(session, to_group)
     if target.closed_at is not None:
         raise OrganisationError(f"group {target.name!r} is closed")

@@ -1,7 +1,8 @@
 """The participants' data rights: see everything (/mydata), erase (/forget), retention.
 
-Erasure removes the name and the Telegram ids and keeps the records as anonymous figures
-(attendance, answers, scores), so the funder's totals do not change.
+Erasure removes the name, the Telegram ids, every free text and recording the person gave
+(feedback comments, written or spoken) and their place in groups; it keeps the records as
+anonymous figures (attendance, answers, scores), so the funder's totals do not change.
 """
 
 from __future__ import annotations
@@ -166,7 +167,8 @@ async def request_erasure(
 
 
 async def erase(session: AsyncSession, participant_id: int, *, now: datetime) -> bool:
-    """Remove the name and Telegram ids; keep marks and scores without a person behind them.
+    """Remove the name, Telegram ids, comments and recordings; leave every group; keep marks
+    and scores without a person behind them.
 
     The caller commits. Returns False when there was nothing to erase.
     """
@@ -186,16 +188,21 @@ async def erase(session: AsyncSession, participant_id: int, *, now: datetime) ->
         .where((Invite.participant_id == participant_id) | (Invite.first_name == name))
         .values(first_name=ERASED_NAME)
     )
-    # Scores and comments stay, detached from the person (anonymous figures).
+    # An erased person is in no group: not counted, not invited, not moved.
+    await session.execute(
+        update(Membership)
+        .where(Membership.participant_id == participant_id, Membership.left_at.is_(None))
+        .values(left_at=now)
+    )
+    # Scores stay, detached from the person (anonymous figures); what they wrote or said
+    # may name them, so it goes.
     await session.execute(
         update(FeedbackAnswer)
         .where(FeedbackAnswer.participant_id == participant_id)
         .values(participant_id=None)
     )
     await session.execute(
-        update(FeedbackComment)
-        .where(FeedbackComment.participant_id == participant_id)
-        .values(participant_id=None, voice_file_id=None)
+        delete(FeedbackComment).where(FeedbackComment.participant_id == participant_id)
     )
     await session.execute(
         update(OutboxMessage)
