@@ -183,3 +183,22 @@ def test_a_report_is_written_and_names_need_an_admin(env, capsys, tmp_path):
     header = csv_out.read_bytes().decode("utf-8-sig").splitlines()[0].split(";")
     assert translations("en").gettext("Taux de présence") in header
     assert "Taux de présence" not in header, "an English header row"
+
+
+@pytest.mark.parametrize("odd", ["\u202e", "\u200b", "\x07"])
+def test_staff_and_group_names_with_bidi_or_control_characters_are_refused(env, capsys, odd):
+    main(["staff", "add", "--telegram-id", "100", "--name", "Sophie M.", "--role", "referent"])
+    main(["group", "create", "--module", "start", "--name", "Home", "--referent", "100"])
+    capsys.readouterr()
+    before = {t: count(env, t) for t in ("staff", "groups")}
+    for argv in (
+        ["staff", "add", "--telegram-id", "101", "--name", f"Eve{odd}K.", "--role", "lead"],
+        ["group", "create", "--module", "start", "--name", f"G{odd}2", "--referent", "100"],
+        ["group", "rename", "--name", "Home", "--to", f"Ho{odd}me"],
+    ):
+        assert main(argv) == 2
+        err = capsys.readouterr().err.strip()
+        assert "invisible" in err and len(err.splitlines()) == 1
+    assert {t: count(env, t) for t in ("staff", "groups")} == before
+    main(["modules"])
+    assert "Home" in capsys.readouterr().out

@@ -42,6 +42,21 @@ def _fold(text: str) -> str:
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
+def clean_name(raw: str, what: str, limit: int = 80) -> str:
+    """Spaces collapsed; refused when empty, too long, or holding control or format characters.
+
+    A name is shown to others: U+202E would turn the rest of a message around, U+200B
+    would make two names look the same, and a bell character has no place on a screen.
+    Invite names follow the same rule (``enrolment.clean_first_name``).
+    """
+    cleaned = " ".join(raw.split())
+    if not cleaned or len(cleaned) > limit:
+        raise OrganisationError(f"the {what} must have 1 to {limit} characters")
+    if any(not ch.isprintable() for ch in cleaned):
+        raise OrganisationError(f"the {what} may not hold control or invisible characters")
+    return cleaned
+
+
 async def find_module(session: AsyncSession, code_or_name: str) -> Module:
     wanted = _fold(code_or_name)
     for module in (await session.scalars(select(Module).order_by(Module.id))).all():
@@ -70,9 +85,7 @@ async def add_staff(
         ) from None
     if telegram_user_id <= 0:
         raise OrganisationError("a Telegram user id is a positive number")
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > 80:
-        raise OrganisationError("the name must have 1 to 80 characters")
+    cleaned = clean_name(name, "name")
     existing = await session.scalar(select(Staff).where(Staff.telegram_user_id == telegram_user_id))
     if existing is not None:
         raise OrganisationError(f"Telegram user {telegram_user_id} is already staff")
@@ -92,9 +105,7 @@ async def create_group(
     session: AsyncSession, *, module: str, name: str, referent_telegram_id: int, now: datetime
 ) -> Group:
     found_module = await find_module(session, module)
-    cleaned = " ".join(name.split())
-    if not cleaned or len(cleaned) > 80:
-        raise OrganisationError("the group name must have 1 to 80 characters")
+    cleaned = clean_name(name, "group name")
     try:
         await find_group(session, cleaned)
     except OrganisationError:
@@ -288,9 +299,7 @@ async def close_group(session: AsyncSession, *, name: str, now: datetime) -> Gro
 
 async def rename_group(session: AsyncSession, *, name: str, new_name: str) -> Group:
     group = await find_group(session, name)
-    cleaned = " ".join(new_name.split())
-    if not cleaned or len(cleaned) > 80:
-        raise OrganisationError("the group name must have 1 to 80 characters")
+    cleaned = clean_name(new_name, "group name")
     try:
         await find_group(session, cleaned)
     except OrganisationError:

@@ -53,3 +53,32 @@ async def test_staff_roles_and_duplicates_are_checked(sessionmaker, clock):
         await session.commit()
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count(Staff.id))) == 1
+
+
+@pytest.mark.parametrize("odd", ["\u202e", "\u200b", "\x07", "\u2068"])
+async def test_staff_and_group_names_refuse_bidi_and_control_characters(sessionmaker, clock, odd):
+    async with sessionmaker() as session:
+        await organisation.add_staff(
+            session, telegram_user_id=100, name="Sophie M.", role="referent", now=clock.now()
+        )
+        await organisation.create_group(
+            session, module="start", name="Home", referent_telegram_id=100, now=clock.now()
+        )
+        await session.commit()
+        with pytest.raises(OrganisationError, match="invisible"):
+            await organisation.add_staff(
+                session, telegram_user_id=101, name=f"Eve{odd}K.", role="lead", now=clock.now()
+            )
+        with pytest.raises(OrganisationError, match="invisible"):
+            await organisation.create_group(
+                session,
+                module="start",
+                name=f"Ho{odd}me 2",
+                referent_telegram_id=100,
+                now=clock.now(),
+            )
+        with pytest.raises(OrganisationError, match="invisible"):
+            await organisation.rename_group(session, name="Home", new_name=f"{odd}Home")
+        await session.rollback()
+        assert (await session.scalars(select(Staff.name))).all() == ["Sophie M."]
+        assert (await session.scalars(select(Group.name))).all() == ["Home"]

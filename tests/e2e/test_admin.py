@@ -60,3 +60,23 @@ async def test_a_team_lead_creates_a_group_from_the_bot(harness: Harness):
     async with h.deps.sessionmaker() as session:
         names = set((await session.scalars(select(Group.name))).all())
     assert names == {"FLE lundi", "START mardi"}
+
+
+async def test_names_with_bidi_or_control_characters_are_refused_in_the_bot(harness: Harness):
+    h = harness
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=1)
+    async with h.deps.sessionmaker() as session:
+        await organisation.add_staff(
+            session, telegram_user_id=900, name="Admin", role="admin", now=h.clock.now()
+        )
+        await session.commit()
+    admin = h.server.user(900, "Admin", language_code="fr")
+    for odd in ("\u202e", "\u200b", "\x07"):
+        assert "Impossible" in (await h.say(admin, f"/staff add 901 lead Eve{odd}K."))["text"]
+        command = f"/group create start | G{odd}2 | {prog.referent_telegram_id}"
+        assert "Impossible" in (await h.say(admin, command))["text"]
+        command = f"/group rename FLE lundi | FLE{odd} lundi"
+        assert "Impossible" in (await h.say(admin, command))["text"]
+    async with h.deps.sessionmaker() as session:
+        assert sorted((await session.scalars(select(Staff.name))).all()) == ["Admin", "Sophie M."]
+        assert (await session.scalars(select(Group.name))).all() == ["FLE lundi"]
