@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
+from telegram.ext import (
+    Application,
+    BaseHandler,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+)
 
 from bot.context import BotContext
 from storage.audit import current_actor
@@ -38,15 +46,51 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def action_of(update: Update) -> str:
-    """What kind of action an update is, without its content: "/today", "atm", "text"."""
+_KNOWN = "logs.known_actions"
+
+
+def known_actions(application: Application[Any, Any, Any, Any, Any, Any]) -> frozenset[str]:
+    """The commands and button prefixes the bot's handlers understand, read once."""
+    cached = application.bot_data.get(_KNOWN)
+    if cached is None:
+        cached = frozenset(
+            name
+            for handlers in application.handlers.values()
+            for handler in handlers
+            for name in _names(handler)
+        )
+        application.bot_data[_KNOWN] = cached
+    return cached
+
+
+def _names(handler: BaseHandler[Any, Any, Any]) -> list[str]:
+    if isinstance(handler, ConversationHandler):
+        inner = [*handler.entry_points, *handler.fallbacks]
+        inner += [h for state in handler.states.values() for h in state]
+        return [name for child in inner for name in _names(child)]
+    if isinstance(handler, CommandHandler):
+        return [f"/{command}" for command in handler.commands]
+    if isinstance(handler, CallbackQueryHandler) and isinstance(handler.pattern, re.Pattern):
+        prefix = re.match(r"\^(\w+):", handler.pattern.pattern)
+        return [f"button:{prefix.group(1)}"] if prefix else []
+    return []
+
+
+def action_of(update: Update, known: frozenset[str] = frozenset()) -> str:
+    """What kind of action an update is, without its content: "/today", "button:atm", "text".
+
+    Only names in ``known`` are logged as such: "/0470123456" is a phone number someone
+    typed, and forged button data is anything at all.
+    """
     if update.callback_query is not None:
-        return "button:" + (update.callback_query.data or "").split(":", 1)[0][:8]
+        kind = "button:" + (update.callback_query.data or "").split(":", 1)[0]
+        return kind if kind in known else "button:unknown"
     message = update.effective_message
     if message is None:
         return "other"
     if message.text and message.text.startswith("/"):
-        return message.text.split()[0].split("@")[0][:24]
+        command = message.text.split()[0].split("@")[0]
+        return command if command in known else "command:unknown"
     for kind in ("text", "voice", "document", "photo", "sticker", "location"):
         if getattr(message, kind, None):
             return kind
@@ -69,7 +113,7 @@ async def update_finished(update: object, context: BotContext) -> None:
         extra={
             "update_id": update.update_id,
             "role": getattr(context, "role", "unknown"),
-            "handler": action_of(update),
+            "handler": action_of(update, known_actions(context.application)),
             "duration_ms": round((time.perf_counter() - started) * 1000, 1) if started else None,
         },
     )
