@@ -154,3 +154,35 @@ def kind_labels(t: NullTranslations) -> dict[str, str]:
         SessionKind.TRAINING: _("formation"),
         SessionKind.INTERVIEW: _("entretien individuel"),
     }
+
+
+# Telegram refuses a message over 4096 characters (UTF-16 units); RLM and isolates add some.
+MESSAGE_BUDGET = 3800
+
+
+def utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def shorten(text: str, limit: int) -> str:
+    """At most ``limit`` characters, the cut shown with "…"."""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def pages(head: list[str], items: list[str], budget: int = MESSAGE_BUDGET) -> list[str]:
+    """The head then the items, in as many messages as it takes, each within ``budget``.
+
+    Every page starts with the head's first line (which session this is); an item longer
+    than a page is cut.
+    """
+    result: list[str] = []
+    current = list(head)
+    for item in items:
+        size = utf16_length("\n".join([*current, item]))
+        if size > budget and len(current) > 1:
+            result.append("\n".join(current))
+            current = [head[0], ""]
+        room = budget - utf16_length("\n".join(current)) - 1
+        current.append(item if utf16_length(item) <= room else shorten(item, max(room // 2, 1)))
+    result.append("\n".join(current))
+    return result

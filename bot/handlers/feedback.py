@@ -21,7 +21,15 @@ from bot.handlers.common import (
     staff_only,
 )
 from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, isolate, rtl_line, translations
-from bot.views import FACE, face_buttons, feedback_question_text, question_label, session_line
+from bot.views import (
+    FACE,
+    face_buttons,
+    feedback_question_text,
+    pages,
+    question_label,
+    session_line,
+    shorten,
+)
 from storage.db import unit_of_work
 from storage.models import FeedbackComment, Session
 
@@ -30,6 +38,9 @@ CHANGE = "fbc"
 SHOW = "fbs"
 VOICE = "fbv"
 COMMENT_KEY = "feedback_comment_session"
+# A comment can run to 2000 characters; in the staff view each is cut here, so that one
+# long comment does not push all the others to later pages.
+COMMENT_LIMIT = 600
 
 
 def problem_text(t: NullTranslations, problem: AnswerProblem) -> str:
@@ -262,7 +273,10 @@ async def show_feedback(update: Update, context: BotContext) -> None:
     if query is None or who is None or who.staff is None:
         return
     _ = who.t.gettext
-    values = callback_data.decode_ints(query.data, SHOW, 1)
+    # The listing's button opens page 0; the arrows under a long view carry the page.
+    values = callback_data.decode_ints(query.data, SHOW, 1) or callback_data.decode_ints(
+        query.data, SHOW, 2
+    )
     async with unit_of_work(context.deps.sessionmaker) as session:
         row = await session.get(Session, values[0]) if values else None
         allowed = row is not None and await schedule.may_manage(
@@ -273,6 +287,7 @@ async def show_feedback(update: Update, context: BotContext) -> None:
         await answer(update, _("⛔ Action non autorisée."))
         return
     lines = [session_line(row, who.language, context.deps.settings.tz), ""]
+    comments: list[str] = []
     buttons: list[list[InlineKeyboardButton]] = []
     if not summary.shown:
         lines.append(
@@ -288,10 +303,12 @@ async def show_feedback(update: Update, context: BotContext) -> None:
                 _("😊 Indice de bonheur : %(happy)d %%") % {"happy": round(100 * item.happy_share)}
             )
             lines.append("")
-        texts = [c for c in summary.comments if c.text]
+        texts = [c.text for c in summary.comments if c.text]
         if texts:
             lines.append(_("✍️ Commentaires :"))
-            lines += [f"• {isolate(c.text, who.language)}" for c in texts]
+            comments = [
+                f"• {isolate(shorten(text, COMMENT_LIMIT), who.language)}" for text in texts
+            ]
         voices: list[FeedbackComment] = [c for c in summary.comments if c.voice_file_id]
         buttons = [
             [
@@ -302,11 +319,38 @@ async def show_feedback(update: Update, context: BotContext) -> None:
             ]
             for index, comment in enumerate(voices, start=1)
         ]
+    assert values is not None
+    texts_by_page = pages(lines, comments)
+    page = values[1] if len(values) == 2 else 0
+    if page >= len(texts_by_page):
+        await answer_stale(update, who)
+        return
+    if len(texts_by_page) > 1:
+        buttons.append(_page_arrows(row.id, page, len(texts_by_page)))
     await query.answer()
     await query.edit_message_text(
-        rtl_line("\n".join(lines), who.language),
+        rtl_line(texts_by_page[page], who.language),
         reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
     )
+
+
+def _page_arrows(session_id: int, page: int, count: int) -> list[InlineKeyboardButton]:
+    """◀️ and ▶️ between the pages of a long view, with "2/3" to say where one is."""
+    arrows = []
+    if page > 0:
+        arrows.append(
+            InlineKeyboardButton(
+                f"◀️ {page}/{count}", callback_data=callback_data.encode(SHOW, session_id, page - 1)
+            )
+        )
+    if page + 1 < count:
+        arrows.append(
+            InlineKeyboardButton(
+                f"{page + 2}/{count} ▶️",
+                callback_data=callback_data.encode(SHOW, session_id, page + 1),
+            )
+        )
+    return arrows
 
 
 async def play_voice(update: Update, context: BotContext) -> None:

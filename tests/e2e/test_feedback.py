@@ -199,3 +199,55 @@ async def test_a_team_lead_gets_the_report_and_its_chart(harness: Harness):
     assert document["document"]["file_name"] == "activup-2026-11-01-2026-12-31.xlsx"
     assert "photo" in chart
     assert "responsables" in (await h.say(referent, "/report"))["text"]
+
+
+async def test_long_comments_are_cut_and_the_view_is_paged_within_telegrams_limit(
+    harness: Harness,
+):
+    h = harness
+    prog, sid, referent, _people = await _activity(h, participants=12)
+    async with h.deps.sessionmaker() as session:
+        for index, pid in enumerate(prog.participant_ids):
+            session.add(
+                FeedbackAnswer(
+                    session_id=sid,
+                    participant_id=pid,
+                    question="how",
+                    score=index % 4,
+                    scale=4,
+                    answered_at=END,
+                )
+            )
+            words = f"Commentaire {index:02d} " + "très long, " * 200
+            session.add(
+                FeedbackComment(
+                    session_id=sid, participant_id=pid, text=words[:2000], created_at=END
+                )
+            )
+        await session.commit()
+    h.clock.set(END + timedelta(hours=1))
+    listing = await h.say(referent, "/feedback")
+    await h.tap(referent, listing, listing["reply_markup"]["inline_keyboard"][0][0]["text"])
+    seen: list[str] = []
+    while True:
+        view = h.server.message(referent.id, listing["message_id"])
+        assert len(view["text"]) <= 4096
+        seen.append(view["text"])
+        arrows = [
+            b["text"]
+            for row in view["reply_markup"]["inline_keyboard"]
+            for b in row
+            if b["text"].endswith("▶️")
+        ]
+        if not arrows:
+            break
+        await h.tap(referent, view, arrows[0])
+    assert len(seen) >= 2, "twelve long comments do not fit in one message"
+    every_page = "\n".join(seen)
+    for index in range(12):
+        assert f"Commentaire {index:02d}" in every_page
+    assert every_page.count("…") == 12, "each long comment is cut with an ellipsis"
+    assert "😀" in seen[0] and "Indice de bonheur" in seen[0]
+    back = [b["text"] for row in view["reply_markup"]["inline_keyboard"] for b in row]
+    assert any(label.startswith("◀️") for label in back)
+    assert h.server.errors == []
