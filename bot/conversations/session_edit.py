@@ -239,10 +239,22 @@ async def add_title(update: Update, context: BotContext) -> int:
         except ScheduleError:
             await answer(update, _("⚠️ Impossible de créer cette séance."))
             return ConversationHandler.END
-        await outbox.plan_session(session, change.session_id, now=now, tz=deps.settings.tz)
+        reminders = await outbox.plan_session(
+            session, change.session_id, now=now, tz=deps.settings.tz
+        )
         await session.commit()
     wake(context.application)
-    await answer(update, _("✅ Séance ajoutée. Les rappels partiront à l'heure prévue."))
+    if reminders:
+        await answer(update, _("✅ Séance ajoutée. Les rappels partiront à l'heure prévue."))
+    else:
+        await answer(
+            update,
+            _(
+                "✅ Séance ajoutée.\n"
+                "⚠️ Aucun rappel ne peut partir avant la séance : prévenez les participants "
+                "vous-même."
+            ),
+        )
     return ConversationHandler.END
 
 

@@ -156,24 +156,30 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
             ).all()
         )
     pending: dict[str, int] = {}
+    pending_due: dict[str, datetime] = {}
     known: set[str] = set()
     # Rows that follow from a session's time: replaced when the session moves.
     timed = (OutboxMessage.kind.in_([OutboxKind.REMINDER, OutboxKind.FEEDBACK_TRIGGER])) | (
         OutboxMessage.dedupe_key.startswith("nudge:")
     )
     for chunk in _chunks(session_ids):
-        for outbox_id, key, status in (
+        for outbox_id, key, status, due_at in (
             await session.execute(
-                select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.status).where(
-                    OutboxMessage.session_id.in_(chunk), timed
-                )
+                select(
+                    OutboxMessage.id,
+                    OutboxMessage.dedupe_key,
+                    OutboxMessage.status,
+                    OutboxMessage.due_at,
+                ).where(OutboxMessage.session_id.in_(chunk), timed)
             )
         ).all():
             known.add(key)
             if status == OutboxStatus.PENDING:
                 pending[key] = outbox_id
+                pending_due[key] = due_at
     plans: dict[str | None, ReminderPlan] = {}
     wanted: dict[str, dict[str, Any]] = {}
+    catch_ups: set[str] = set()
     for row, module in rows:
         if row.status != SessionStatus.SCHEDULED or row.starts_at <= now:
             continue
@@ -187,6 +193,8 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
         for participant_id in people:
             for reminder in planned:
                 key = reminder_key(row.id, participant_id, reminder.rule_key, row.starts_at)
+                if reminder.catch_up:
+                    catch_ups.add(key)
                 wanted[key] = {
                     "kind": OutboxKind.REMINDER,
                     "dedupe_key": key,
@@ -210,6 +218,18 @@ async def _plan(session: AsyncSession, which: Any, *, now: datetime, tz: ZoneInf
             .where(OutboxMessage.id.in_(chunk), OutboxMessage.status == OutboxStatus.PENDING)
             .values(status=OutboxStatus.SKIPPED, last_error="replanned")
         )
+    # A reminder whose slot went by while the bot was down goes when quiet hours end, not
+    # at once in the night: its row keeps its key (no second reminder) and takes the time.
+    for key in catch_ups:
+        values = wanted[key]
+        if key in pending_due and values["due_at"] != pending_due[key]:
+            await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == pending[key], OutboxMessage.status == OutboxStatus.PENDING
+                )
+                .values(due_at=values["due_at"])
+            )
     fresh = [values for key, values in wanted.items() if key not in known]
     for start in range(0, len(fresh), 500):
         await _insert_ignore(session, fresh[start : start + 500])

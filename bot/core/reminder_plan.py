@@ -326,6 +326,8 @@ class PlannedReminder:
 
     rule_key: str
     due_at: datetime
+    # The one reminder of a session whose planned slots all went by (see plan_reminders).
+    catch_up: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "due_at", _to_utc(self.due_at, "due_at"))
@@ -517,6 +519,12 @@ def plan_reminders(
     into a 20:59 reminder); move it earlier out of quiet hours; drop it if that is before
     ``now`` (a missed reminder is skipped, never sent late). Finally, of reminders less
     than :data:`MIN_GAP_BETWEEN_REMINDERS` apart, only the later one is kept.
+
+    When that leaves nothing although some rule aimed before the start (a session added at
+    22:00 for 09:00 tomorrow: its 07:00 reminder moved back to 20:59, already past), one
+    reminder still goes, under the key of the rule closest to the start: at once outside
+    quiet hours, else when they end, if that is before the start. Otherwise none can go,
+    and the caller says so.
     """
     starts_at_utc = _to_utc(starts_at, "starts_at")
     now_utc = _to_utc(now, "now")
@@ -530,4 +538,15 @@ def plan_reminders(
         if due < now_utc:
             continue
         candidates.append((due, raw, rule.key))
-    return _keep_spaced(candidates)
+    kept = _keep_spaced(candidates)
+    if kept or starts_at_utc <= now_utc:
+        return kept
+    aimed = [
+        (raw, rule.key)
+        for rule in plan.rules
+        if (raw := _raw_due(rule, starts_at_utc, tz)) < starts_at_utc
+    ]
+    catch_up = next_allowed_send_time(now_utc, plan, tz)
+    if not aimed or catch_up >= starts_at_utc:
+        return []
+    return [PlannedReminder(rule_key=max(aimed)[1], due_at=catch_up, catch_up=True)]

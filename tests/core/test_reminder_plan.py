@@ -293,7 +293,26 @@ def test_quiet_hours_starting_in_the_repeated_hour_begin_again_at_its_second_occ
 def test_reminders_whose_time_has_passed_are_skipped_not_sent_late() -> None:
     session = bxl(2026, 1, 13, 9, 30)
     assert plan_for(session, now=bxl(2026, 1, 12, 19, 0)) == [("-2h", utc(2026, 1, 12, 19, 59))]
-    assert plan_for(session, now=bxl(2026, 1, 12, 21, 30)) == []
+    assert plan_for(session, now=bxl(2026, 1, 13, 8, 30)) == [("-2h", utc(2026, 1, 13, 7, 30))]
+
+
+def test_a_session_added_in_quiet_hours_gets_its_reminder_when_they_end() -> None:
+    # Added at 21:30 for 09:30: the 07:30 reminder would move back to 20:59, already past.
+    session = bxl(2026, 1, 13, 9, 30)
+    assert plan_for(session, now=bxl(2026, 1, 12, 21, 30)) == [("-2h", utc(2026, 1, 13, 7, 0))]
+    # Replanning later (a restart) keeps the same key and time: one reminder, not two.
+    assert plan_for(session, now=bxl(2026, 1, 13, 6, 0)) == [("-2h", utc(2026, 1, 13, 7, 0))]
+
+
+def test_a_session_added_outside_quiet_hours_after_its_reminder_time_is_reminded_at_once() -> None:
+    session = bxl(2026, 1, 13, 14, 0)
+    now = bxl(2026, 1, 13, 13, 0)
+    assert plan_for(session, now=now) == [("-2h", utc(2026, 1, 13, 12, 0))]
+
+
+def test_no_reminder_when_quiet_hours_last_until_the_start() -> None:
+    # Added at 23:00 for 07:30: quiet until 08:00, after the start.
+    assert plan_for(bxl(2026, 1, 13, 7, 30), now=bxl(2026, 1, 12, 23, 0)) == []
 
 
 def test_a_reminder_due_exactly_now_is_kept() -> None:

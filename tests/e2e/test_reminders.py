@@ -315,3 +315,34 @@ async def test_a_series_with_a_recorded_voice_note_sends_it_with_the_reminder(ha
     karim_gets = h.server.bot_messages(karim.id)[-2:]
     assert "venue" in karim_gets[0] and "voice" in karim_gets[1], "voice only: no text to read"
     assert not any("lundi 14 décembre" in m.get("text", "") for m in karim_gets)
+
+
+async def _add_workshop(h: Harness, referent, when: str, title: str) -> str:
+    """The referent adds a one-off workshop from /sessions; returns the bot's last word."""
+    listing = await h.say(referent, "/sessions")
+    await h.tap(referent, listing, "➕ Nouvelle séance")
+    await h.tap(referent, h.last(referent), "INSERTION SOCIALE · FLE lundi")
+    await h.tap(referent, h.last(referent), "👥 atelier collectif")
+    await h.say(referent, when)
+    return (await h.say(referent, title))["text"]
+
+
+async def test_a_session_added_in_quiet_hours_is_reminded_when_they_end_or_the_referent_is_told(
+    harness: Harness,
+):
+    h = harness
+    _prog, referent, people = await _setup(h)
+    h.clock.set(datetime(2026, 12, 1, 21, 0, tzinfo=UTC))  # 22:00 in Brussels, quiet
+    said = await _add_workshop(h, referent, "2/12 09:00-11:00", "Atelier CV")
+    assert "Les rappels partiront à l'heure prévue" in said
+    h.clock.set(datetime(2026, 12, 2, 6, 59, tzinfo=UTC))
+    assert await _reminded(h, *people) == 0, "nothing in the night"
+    h.clock.set(datetime(2026, 12, 2, 7, 0, tzinfo=UTC))  # 08:00: quiet hours end
+    assert await _reminded(h, *people) == 2
+    assert "Atelier CV" in h.last(people[0])["text"]
+
+    h.clock.set(datetime(2026, 12, 2, 22, 0, tzinfo=UTC))  # 23:00, for 07:30 tomorrow
+    said = await _add_workshop(h, referent, "3/12 07:30-09:00", "Petit déjeuner")
+    assert "Aucun rappel ne peut partir" in said
+    assert "à l'heure prévue" not in said
+
