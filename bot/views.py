@@ -102,6 +102,12 @@ def session_line(row: Session, language: str, tz: ZoneInfo) -> str:
 FACE = "fba"
 
 
+def labelled_with_counts(line: str, counts: str, limit: int) -> str:
+    """A button label of at most ``limit`` characters: the title gives way, never the counts."""
+    tail = f" · {counts}"
+    return shorten(line, limit - len(tail)) + tail
+
+
 def question_label(t: NullTranslations, question: str) -> str:
     _ = t.gettext
     labels = {

@@ -327,7 +327,11 @@ def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
 async def notify_change(
     session: AsyncSession, change: SessionChange, *, now: datetime, tz: ZoneInfo
 ) -> int:
-    """A moved or cancelled session: a notice to each participant concerned, then replan."""
+    """A moved or cancelled session: a notice to each participant concerned, then replan.
+
+    Returns how many can be reached: those known to have blocked the bot get the notice
+    too (they may have come back) but are not counted; :func:`unreachable_names` names them.
+    """
     await plan_session(session, change.session_id, now=now, tz=tz)
     if change.kind not in (ChangeKind.MOVED, ChangeKind.CANCELLED):
         return 0
@@ -355,7 +359,18 @@ async def notify_change(
         if participant.status == ParticipantStatus.ACTIVE and participant.telegram_chat_id
     ]
     await _insert_ignore(session, rows)
-    return len(rows)
+    return len(rows) - len(await unreachable_names(session, row))
+
+
+async def unreachable_names(session: AsyncSession, row: Session) -> list[str]:
+    """First names of the session's participants whose last message bounced (blocked bot)."""
+    return [
+        participant.first_name
+        for participant in await expected_participants(session, row)
+        if participant.status == ParticipantStatus.ACTIVE
+        and participant.telegram_chat_id
+        and participant.unreachable_at is not None
+    ]
 
 
 async def alert_staff(

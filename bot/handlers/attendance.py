@@ -35,7 +35,7 @@ from bot.handlers.common import (
 )
 from bot.i18n import format_day, format_time, isolate, rtl_line
 from bot.sheet_redraws import SheetRedraws
-from bot.views import place_text, session_line
+from bot.views import labelled_with_counts, place_text, session_line
 from storage.db import unit_of_work
 from storage.models import Mark, RsvpAnswer
 
@@ -432,16 +432,13 @@ async def today_command(update: Update, context: BotContext) -> None:
         )
         for row in rows:
             counts = await rsvp.counts(session, row)
-            label = (
-                f"{session_line(row, who.language, deps.settings.tz)}"
-                f" · ✅{counts.yes} ❌{counts.no} ❔{counts.unanswered}"
+            label = labelled_with_counts(
+                session_line(row, who.language, deps.settings.tz),
+                f"✅{counts.yes} ❌{counts.no} ❔{counts.unanswered}",
+                60,
             )
             buttons.append(
-                [
-                    InlineKeyboardButton(
-                        label[:60], callback_data=callback_data.encode(SHEET, row.id)
-                    )
-                ]
+                [InlineKeyboardButton(label, callback_data=callback_data.encode(SHEET, row.id))]
             )
     text = _("📋 Vos séances d'aujourd'hui :") if rows else _("📋 Pas de séance aujourd'hui.")
     await update.get_bot().send_message(

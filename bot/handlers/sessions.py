@@ -15,8 +15,8 @@ from bot.core.people import StaffView
 from bot.core.schedule import ScheduleError
 from bot.dispatcher import wake
 from bot.handlers.common import Who, answer, staff_only
-from bot.i18n import isolate
-from bot.views import place_text, reason_label, session_line
+from bot.i18n import isolate, rtl_line
+from bot.views import labelled_with_counts, place_text, reason_label, session_line, shorten
 from storage.db import unit_of_work
 from storage.models import DeclineReason, RsvpAnswer, Session, SessionStatus
 
@@ -56,11 +56,13 @@ async def _list_view(
             counts = await rsvp.counts(session, row)
             line = session_line(row, who.language, deps.settings.tz)
             if row.status == SessionStatus.CANCELLED:
-                label = "🚫 " + line
+                label = shorten("🚫 " + line, 64)
             else:
-                label = f"{line} · ✅{counts.yes} ❌{counts.no} ❔{counts.unanswered}"
+                label = labelled_with_counts(
+                    line, f"✅{counts.yes} ❌{counts.no} ❔{counts.unanswered}", 64
+                )
             rows_out.append(
-                [InlineKeyboardButton(label[:64], callback_data=callback_data.encode(SHOW, row.id))]
+                [InlineKeyboardButton(label, callback_data=callback_data.encode(SHOW, row.id))]
             )
     rows_out.append(
         [InlineKeyboardButton(_("➕ Nouvelle séance"), callback_data=callback_data.encode(ADD))]
@@ -199,16 +201,32 @@ async def confirm_cancel(update: Update, context: BotContext) -> None:
         notified = await outbox.notify_change(
             session, change, now=deps.clock.now(), tz=deps.settings.tz
         )
+        blocked = await outbox.unreachable_names(session, row)
         await session.commit()
     wake(context.application)
-    await query.answer()
-    await query.edit_message_text(
+    lines = [
         who.t.ngettext(
             "🚫 Séance annulée. %(count)d participant est prévenu.",
             "🚫 Séance annulée. %(count)d participants sont prévenus.",
             notified,
         )
-        % {"count": notified},
+        % {"count": notified}
+    ]
+    if blocked:
+        lines.append(
+            who.t.ngettext(
+                "⚠️ %(count)d personne n'est pas joignable (robot bloqué) : %(names)s",
+                "⚠️ %(count)d personnes ne sont pas joignables (robot bloqué) : %(names)s",
+                len(blocked),
+            )
+            % {
+                "count": len(blocked),
+                "names": ", ".join(isolate(name, who.language) for name in blocked),
+            }
+        )
+    await query.answer()
+    await query.edit_message_text(
+        rtl_line("\n".join(lines), who.language),
         reply_markup=InlineKeyboardMarkup(
             [[InlineKeyboardButton(_("⬅️ Retour"), callback_data=callback_data.encode(LIST))]]
         ),

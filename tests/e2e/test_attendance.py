@@ -315,3 +315,19 @@ async def test_an_absence_period_pauses_reminders_and_prefills_the_sheet(harness
     h.clock.set(START + timedelta(minutes=10))
     sheet = await _open_sheet(h, referent)
     assert _button(sheet, "P0 K.").startswith("📝")
+
+
+async def test_today_shortens_a_long_title_and_keeps_every_count(harness: Harness):
+    h = harness
+    prog = await programme(h.deps.sessionmaker, h.clock.now(), participants=3)
+    title = "Atelier d'écriture de CV et de lettres de motivation pour le secteur du nettoyage"
+    await one_session(h.deps.sessionmaker, prog.group_id, START, now=h.clock.now(), title=title)
+    h.clock.set(START - timedelta(hours=3))
+    referent = h.server.user(prog.referent_telegram_id, "Sophie", language_code="fr")
+    today = await h.say(referent, "/today")
+    label = today["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert len(label) <= 60
+    assert label.endswith(" · ✅0 ❌0 ❔3") and "…" in label
+    listing = await h.say(referent, "/sessions")
+    label = listing["reply_markup"]["inline_keyboard"][0][0]["text"]
+    assert len(label) <= 64 and label.endswith(" · ✅0 ❌0 ❔3")

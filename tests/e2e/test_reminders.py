@@ -346,3 +346,18 @@ async def test_a_session_added_in_quiet_hours_is_reminded_when_they_end_or_the_r
     assert "Aucun rappel ne peut partir" in said
     assert "à l'heure prévue" not in said
 
+
+async def test_after_a_cancellation_the_referent_learns_who_was_not_reached(harness: Harness):
+    h = harness
+    prog, referent, (_amina, karim, _nour) = await _setup(h, participants=3)
+    await _import(h, prog.group_id, ics())
+    h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
+    h.server.block(karim, notify=False)
+    await h.dispatch()  # the evening-before reminder bounces: Karim blocked the bot
+    listing = await h.say(referent, "/sessions")
+    await h.tap(referent, listing, listing["reply_markup"]["inline_keyboard"][0][0]["text"])
+    await h.tap(referent, h.last(referent), "🚫 Annuler")
+    await h.tap(referent, h.last(referent), "🚫 Oui, annuler")
+    said = h.last(referent)["text"]
+    assert "2 participants sont prévenus" in said
+    assert "1 personne n'est pas joignable (robot bloqué) : P1 K." in said
