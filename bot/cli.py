@@ -423,7 +423,11 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
             if admin is None:
                 raise CliError("--with-names needs --admin TELEGRAM_ID of an active admin")
         report = await build_report(
-            session, start=first, end=last + timedelta(days=1), with_names=args.with_names
+            session,
+            start=first,
+            end=last + timedelta(days=1),
+            with_names=args.with_names,
+            now=SystemClock().now(),
         )
         t = translations(args.language or settings.default_language)
         if args.format == "xlsx":

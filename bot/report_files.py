@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -41,11 +41,19 @@ def _summary_headers(t: NullTranslations) -> tuple[str, ...]:
         _("Satisfaction moyenne (%)"),
         _("Terminé"),
         _("Abandon"),
+        _("Séances prévues (pas encore tenues)"),
     )
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:
     return moment.astimezone(tz).replace(tzinfo=None)
+
+
+def period_days(report: Report, tz: ZoneInfo) -> tuple[date, date]:
+    """The period as the reader gave it: its first and its last day (the end is exclusive)."""
+    return _local(report.start, tz).date(), (
+        _local(report.end, tz) - timedelta(microseconds=1)
+    ).date()
 
 
 def _summary_row(summary: ModuleSummary) -> list[Any]:
@@ -63,6 +71,7 @@ def _summary_row(summary: ModuleSummary) -> list[Any]:
         summary.satisfaction,
         summary.completed,
         summary.dropped_out,
+        summary.sessions_planned,
     ]
 
 
@@ -90,6 +99,8 @@ def _sheet(
         for cell in row:
             if isinstance(cell.value, datetime):
                 cell.number_format = "dd/mm/yyyy hh:mm"
+            elif isinstance(cell.value, date):
+                cell.number_format = "dd/mm/yyyy"
             elif isinstance(cell.value, float) and cell.column - 1 in rate_columns:
                 cell.number_format = "0.0%"
     return sheet
@@ -105,7 +116,9 @@ def workbook(report: Report, tz: ZoneInfo, t: NullTranslations | None = None) ->
     summary = _sheet(book, _("Résumé"), _summary_headers(t), summaries, rate_columns=(9,))
     summary.append([])
     summary.append([_("Participants uniques"), report.unique_participants])
-    summary.append([_("Période"), _local(report.start, tz), _local(report.end, tz)])
+    summary.append([_("Période"), *period_days(report, tz)])
+    for cell in summary[summary.max_row][1:]:
+        cell.number_format = "dd/mm/yyyy"
     session_headers = (
         _("Date"),
         _("Module"),

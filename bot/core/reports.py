@@ -79,6 +79,7 @@ class ModuleSummary:
     new: int = 0
     sessions_held: int = 0
     sessions_cancelled: int = 0
+    sessions_planned: int = 0  # not started yet when the report was made
     hours: float = 0.0
     hours_individual: float = 0.0
     hours_collective: float = 0.0
@@ -121,9 +122,19 @@ class Report:
 
 
 async def build_report(
-    session: AsyncSession, *, start: datetime, end: datetime, with_names: bool = False
+    session: AsyncSession,
+    *,
+    start: datetime,
+    end: datetime,
+    with_names: bool = False,
+    now: datetime | None = None,
 ) -> Report:
-    """Every figure of the report for sessions starting in ``[start, end)``."""
+    """Every figure of the report for sessions starting in ``[start, end)``.
+
+    Only sessions that took place by ``now`` (started, not cancelled) count as held; those
+    still to come in the period are counted apart as planned. Without ``now`` the whole
+    period is taken as past.
+    """
     modules = {m.id: m.name for m in (await session.scalars(select(Module).order_by(Module.id)))}
     summaries = {mid: ModuleSummary(name) for mid, name in modules.items()}
     rows = (
@@ -167,8 +178,11 @@ async def build_report(
             summary.sessions_cancelled += 1
             sessions.append(line)
             continue
-        if row.ends_at <= end:
-            summary.sessions_held += 1
+        if now is not None and row.starts_at > now:
+            summary.sessions_planned += 1
+            sessions.append(line)
+            continue
+        summary.sessions_held += 1
         for mark_row in marks[row.id]:
             mark = Mark(mark_row.mark)
             setattr(line, mark.value, getattr(line, mark.value) + 1)

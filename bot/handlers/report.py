@@ -46,13 +46,15 @@ async def report_command(update: Update, context: BotContext) -> None:
     rates: dict[str, list[float | None]] = {}
     satisfaction: dict[str, list[float | None]] = {}
     async with unit_of_work(context.deps.sessionmaker) as session:
-        report = await build_report(session, start=start, end=end)
+        report = await build_report(session, start=start, end=end, now=context.deps.clock.now())
         for index, label in enumerate(months):
             month_start = datetime.strptime(label, "%m/%Y").replace(tzinfo=tz)
             month_end = datetime.combine(
                 (month_start.date() + timedelta(days=32)).replace(day=1), time(0), tz
             )
-            monthly = await build_report(session, start=month_start, end=month_end)
+            monthly = await build_report(
+                session, start=month_start, end=month_end, now=context.deps.clock.now()
+            )
             for summary in monthly.modules:
                 rates.setdefault(summary.module, [None] * len(months))[index] = (
                     summary.attendance_rate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -115,9 +115,13 @@ async def test_every_figure_of_a_known_term(sessionmaker, clock):
     ]
     summary = book["Résumé"]
     assert summary.freeze_panes == "A2"
-    assert [c.value for c in summary[1]][-2:] == ["Terminé", "Abandon"]
+    assert [c.value for c in summary[1]][-3:] == [
+        "Terminé",
+        "Abandon",
+        "Séances prévues (pas encore tenues)",
+    ]
     row = [c.value for c in summary[2]]
-    assert row == ["INSERTION SOCIALE", 3, 2, 3, 3, 1, 7, 1, 6, pytest.approx(4 / 6), 66.7, 0, 0]
+    assert row == ["INSERTION SOCIALE", 3, 2, 3, 3, 1, 7, 1, 6, pytest.approx(4 / 6), 66.7, 0, 0, 0]
     sessions = book["Séances"]
     first = [c.value for c in sessions[2]]
     assert first[0] == datetime(2026, 12, 3, 14, 0, tzinfo=BRUSSELS).replace(
@@ -190,3 +194,32 @@ async def test_funder_breakdowns_count_only_what_staff_recorded(sessionmaker, cl
     assert [t.gettext("Genre"), "f", 1] in amif_nl
     assert [t.gettext("Genre"), t.gettext("(non renseigné)"), 1] in amif_nl
     assert [r[2] for r in amif_nl] == [r[2] for r in amif], "the same figures"
+
+
+async def test_a_report_made_mid_term_counts_only_sessions_that_took_place_as_held(
+    sessionmaker, clock
+):
+    # Made on 1 December for the autumn term: the December sessions are still to come.
+    made = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    clock.set(datetime(2026, 11, 1, 9, 0, tzinfo=UTC))  # the term was planned in advance
+    prog = await programme(sessionmaker, clock.now(), participants=1)
+    for month, day in ((11, 17), (11, 24), (12, 7), (12, 14), (12, 21)):
+        starts = datetime(2026, month, day, 13, tzinfo=UTC)
+        await one_session(sessionmaker, prog.group_id, starts, now=clock.now())
+    async with sessionmaker() as session:
+        report = await build_report(
+            session,
+            start=datetime(2026, 8, 31, 22, 0, tzinfo=UTC),
+            end=datetime(2026, 12, 31, 23, 0, tzinfo=UTC),
+            now=made,
+        )
+    insertion = next(m for m in report.modules if m.module == "INSERTION SOCIALE")
+    assert (insertion.sessions_held, insertion.sessions_planned) == (2, 3)
+    book = load_workbook(io.BytesIO(workbook(report, BRUSSELS)))
+    rows = [[c.value for c in row] for row in book["Résumé"].iter_rows()]
+    headers, insertion_row = rows[0], rows[1]
+    assert insertion_row[headers.index("Séances tenues")] == 2
+    assert insertion_row[headers.index("Séances prévues (pas encore tenues)")] == 3
+    period = next(row for row in book["Résumé"].iter_rows() if row[0].value == "Période")
+    assert [c.value.date() for c in period[1:3]] == [date(2026, 9, 1), date(2026, 12, 31)]
+    assert [c.number_format for c in period[1:3]] == ["dd/mm/yyyy", "dd/mm/yyyy"]
