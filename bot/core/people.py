@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -112,3 +113,20 @@ async def admin_ids(session: AsyncSession) -> list[int]:
             )
         ).all()
     )
+
+
+async def note_reachable(
+    session: AsyncSession, telegram_user_id: int, *, reachable: bool, now: datetime
+) -> None:
+    """The person blocked the bot or came back: referents are told who cannot be reached
+    (a cancellation, for one), and no longer once they are back. The caller commits."""
+    people = (
+        await session.scalars(
+            select(Participant).where(
+                Participant.telegram_user_id == telegram_user_id,
+                Participant.status != ParticipantStatus.ERASED,
+            )
+        )
+    ).all()
+    for person in people:
+        person.unreachable_at = None if reachable else person.unreachable_at or now

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram import ChatMember, Update
+from telegram.ext import (
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from bot.context import BotContext
 from bot.core import enrolment, notices
 from bot.core.notices import NoticeKind
+from bot.core.people import note_reachable
 from bot.handlers.common import (
     Who,
     answer,
@@ -159,7 +166,24 @@ async def unknown_button(update: Update, context: BotContext) -> None:
         await answer_stale(update, who)
 
 
+async def blocked_or_back(update: Update, context: BotContext) -> None:
+    """Someone blocked the bot or restarted it (in their private chat: the gate in
+    bot/handlers/private_chats.py leaves groups before this)."""
+    change = update.my_chat_member
+    if change is None:
+        return
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        await note_reachable(
+            session,
+            change.from_user.id,
+            reachable=change.new_chat_member.status != ChatMember.BANNED,
+            now=context.deps.clock.now(),
+        )
+        await session.commit()
+
+
 HANDLERS = [
+    ChatMemberHandler(blocked_or_back, ChatMemberHandler.MY_CHAT_MEMBER),
     CommandHandler("help", help_command),
     CommandHandler("language", language_command),
     CommandHandler("stop", stop_command),

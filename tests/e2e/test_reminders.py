@@ -361,3 +361,31 @@ async def test_after_a_cancellation_the_referent_learns_who_was_not_reached(harn
     said = h.last(referent)["text"]
     assert "2 participants sont prévenus" in said
     assert "1 personne n'est pas joignable (robot bloqué) : P1 K." in said
+
+
+async def _cancel_next(h: Harness, referent) -> str:
+    listing = await h.say(referent, "/sessions")
+    label = next(
+        b["text"]
+        for row in listing["reply_markup"]["inline_keyboard"]
+        for b in row
+        if "✅" in b["text"]
+    )
+    await h.tap(referent, listing, label)
+    await h.tap(referent, h.last(referent), "🚫 Annuler")
+    await h.tap(referent, h.last(referent), "🚫 Oui, annuler")
+    return h.last(referent)["text"]
+
+
+async def test_who_blocks_the_bot_and_comes_back_is_counted_as_reached_again(harness: Harness):
+    h = harness
+    prog, referent, (_amina, karim, _nour) = await _setup(h, participants=3)
+    await _import(h, prog.group_id, ics())
+    h.server.block(karim)  # Telegram tells the bot at once (my_chat_member)
+    await h.idle()
+    said = await _cancel_next(h, referent)
+    assert "2 participants sont prévenus" in said and "P1 K." in said
+    h.server.unblock(karim)
+    await h.idle()
+    said = await _cancel_next(h, referent)
+    assert "3 participants sont prévenus" in said and "joignable" not in said
