@@ -20,7 +20,7 @@ from bot.handlers.common import (
     identify,
     staff_only,
 )
-from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, isolate, rtl_line, translations
+from bot.i18n import isolate, rtl_line
 from bot.views import (
     FACE,
     face_buttons,
@@ -236,12 +236,9 @@ async def feedback_command(update: Update, context: BotContext) -> None:
     if context.args and context.args[0].lower() in ("module", "modules", "chart"):
         async with unit_of_work(deps.sessionmaker) as session:
             points = await feedback.chart_points(session, now=now)
-        # matplotlib does not shape right-to-left scripts: such charts are labelled in
-        # French, the team's working language, rather than in scrambled letters.
-        chart_t = translations(SOURCE_LANGUAGE) if who.language in RTL_LANGUAGES else who.t
         await update.get_bot().send_photo(
             update.effective_chat.id,
-            satisfaction_chart(points, chart_t, deps.settings.tz),
+            satisfaction_chart(points, who.t, deps.settings.tz, who.language),
             caption=who.t.gettext("📈 Satisfaction par module, 3 derniers mois"),
         )
         return

@@ -12,7 +12,6 @@ from bot.charts import monthly_chart
 from bot.context import BotContext
 from bot.core.reports import build_report
 from bot.handlers.common import answer, staff_only
-from bot.i18n import RTL_LANGUAGES, SOURCE_LANGUAGE, translations
 from bot.report_files import workbook
 from storage.db import unit_of_work
 
@@ -62,7 +61,6 @@ async def report_command(update: Update, context: BotContext) -> None:
                 satisfaction.setdefault(summary.module, [None] * len(months))[index] = (
                     summary.satisfaction
                 )
-    chart_t = translations(SOURCE_LANGUAGE) if who.language in RTL_LANGUAGES else who.t
     await update.get_bot().send_document(
         update.effective_chat.id,
         io.BytesIO(workbook(report, tz, who.t)),
@@ -71,7 +69,7 @@ async def report_command(update: Update, context: BotContext) -> None:
         % {"first": first.isoformat(), "last": last.isoformat()},
     )
     await update.get_bot().send_photo(
-        update.effective_chat.id, monthly_chart(months, rates, satisfaction, chart_t)
+        update.effective_chat.id, monthly_chart(months, rates, satisfaction, who.t, who.language)
     )
 
 
