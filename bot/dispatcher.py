@@ -388,9 +388,7 @@ async def _render_for_participant(session: Any, deps: Deps, claimed: Claimed) ->
     t = translations(language)
     _ = t.gettext
     if claimed.kind == OutboxKind.REMINDER:
-        markup = rsvp_buttons(
-            row.id, participant.id, _("✅ Je viens"), _("❌ Je ne peux pas venir")
-        )
+        markup = rsvp_buttons(row.id, participant.id, _("✅ Je viens"), _("❌ Je ne viens pas"))
         venue = None
         if row.latitude is not None and row.longitude is not None:
             venue = (
@@ -427,7 +425,7 @@ async def _render_for_participant(session: Any, deps: Deps, claimed: Claimed) ->
     return Rendered(
         participant.telegram_chat_id,
         moved_text(t, row, language, tz, previous),
-        rsvp_buttons(row.id, participant.id, _("✅ Je viens"), _("❌ Je ne peux pas venir")),
+        rsvp_buttons(row.id, participant.id, _("✅ Je viens"), _("❌ Je ne viens pas")),
     )
 
 

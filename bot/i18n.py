@@ -129,16 +129,42 @@ def isolate(value: object, language: str) -> str:
     return f"{FSI}{text}{PDI}" if language in RTL_LANGUAGES else text
 
 
-def rtl_line(text: str, language: str) -> str:
-    """Start each line with RLM in right-to-left languages, so Telegram picks the direction.
+# An isolated span (kept as it is), or a run of Latin script that a translation carries
+# ("/help", "ACTIV'UP (CPAS de Charleroi)"): letters and digits, with the spaces and
+# punctuation inside it, ending on a letter, a digit or a closing bracket.
+_ISOLATED_OR_LATIN = re.compile(
+    rf"{FSI}[^{FSI}{PDI}]*{PDI}"
+    r"|https?://[!-~]+"
+    r"|/?[A-Za-z\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F'’_./:\- ()]*[A-Za-z0-9\u00C0-\u024F)]"
+    r"|/?[A-Za-z]"
+)
 
-    Lines that already start with it keep one: a rendered text can be wrapped again
-    (a shared phone's "for NAME" line above a reminder).
+
+def _isolate_latin(line: str) -> str:
+    def wrap(match: re.Match[str]) -> str:
+        text = match.group(0)
+        if text.startswith(FSI):
+            return text
+        if text.endswith(")") and text.count("(") < text.count(")"):
+            return f"{FSI}{text[:-1]}{PDI})"  # the bracket closes the translation's own
+        return f"{FSI}{text}{PDI}"
+
+    return _ISOLATED_OR_LATIN.sub(wrap, line)
+
+
+def rtl_line(text: str, language: str) -> str:
+    """Lay a text out right to left in right-to-left languages, so Telegram keeps its order.
+
+    Each line starts with RLM, so Telegram picks the direction; every run of Latin script
+    the translation carries (a /command, "ACTIV'UP") is isolated like the names and times
+    put in it, or "/next" shows as "next/". Lines that already start with RLM keep one
+    and isolated spans are left alone: a rendered text can be wrapped again (a shared
+    phone's "for NAME" line above a reminder).
     """
     if language not in RTL_LANGUAGES:
         return text
     return "\n".join(
-        RLM + line if line and not line.startswith(RLM) else line for line in text.split("\n")
+        RLM + _isolate_latin(line.removeprefix(RLM)) if line else line for line in text.split("\n")
     )
 
 
@@ -163,6 +189,20 @@ def format_day(moment: datetime, language: str, tz: ZoneInfo) -> str:
 def format_time(moment: datetime, language: str, tz: ZoneInfo) -> str:
     """Hours and minutes in 24-hour style, e.g. "9:30", in the viewer's zone."""
     return format_skeleton("Hm", moment.astimezone(tz), locale=babel_locale(language))
+
+
+# U+1F550 is one o'clock, U+1F55C half past one; twelve comes last in each run.
+_CLOCK_HOURS = "🕛🕐🕑🕒🕓🕔🕕🕖🕗🕘🕙🕚"
+_CLOCK_HALVES = "🕧🕜🕝🕞🕟🕠🕡🕢🕣🕤🕥🕦"
+
+
+def clock_face(moment: datetime, tz: ZoneInfo) -> str:
+    """The clock face nearest the time ("🕤" for 9:30), for who reads a dial more easily
+    than digits; a quarter past rounds to the half hour, a quarter to, to the next hour."""
+    local = moment.astimezone(tz)
+    halves = (local.hour * 60 + local.minute + 15) // 30
+    hour, half = divmod(halves, 2)
+    return (_CLOCK_HALVES if half else _CLOCK_HOURS)[hour % 12]
 
 
 def format_date(moment: datetime, language: str, tz: ZoneInfo) -> str:

@@ -12,11 +12,21 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from bot.handlers.enrolment import consent_text
-from bot.i18n import translations
-from bot.views import cancelled_text, feedback_question_text, for_person, reminder_text
-from storage.models import Session, SessionKind
+from bot.i18n import format_day, format_time, isolate, rtl_line, translations
+from bot.views import (
+    QUESTION_EMOJI,
+    REASON_EMOJI,
+    cancelled_text,
+    feedback_question_text,
+    for_person,
+    moved_text,
+    reason_label,
+    reminder_text,
+)
+from storage.models import DeclineReason, Session, SessionKind
 
 EXAMPLE_NAME = "Amina K."
+OTHER_NAME = "Karim B."
 
 
 @dataclass(frozen=True)
@@ -39,17 +49,34 @@ def example_session() -> Session:
 
 
 def key_messages(language: str, tz: ZoneInfo) -> list[KeyMessage]:
-    """Reminder, shared-phone reminder, cancellation, feedback question, thanks, consent."""
+    """Reminder and its buttons, ❌ and its reasons, cancellation, move, feedback questions,
+    thanks, consent, and the shared-phone question's buttons."""
     row = example_session()
     t = translations(language)
     _ = t.gettext
     thanks = _("✅ Merci ! Votre réponse : %(face)s") % {"face": "🙂"}
     reminder = reminder_text(t, row, language, tz)
+    before = datetime(2026, 12, 7, 8, 30, tzinfo=UTC)  # the day before, same time
+    previous = f"{format_day(before, language, tz)}, {format_time(before, language, tz)}"
+    reasons = " · ".join(reason_label(t, reason) for reason in REASON_EMOJI)
+    questions = [feedback_question_text(t, row, question, language) for question in QUESTION_EMOJI]
+    shared = [
+        _("👥 Oui, %(name)s est une autre personne") % {"name": isolate(OTHER_NAME, language)},
+        _("🙋 Non, c'est %(name)s") % {"name": isolate(EXAMPLE_NAME, language)},
+    ]
     return [
         KeyMessage("reminder", reminder),
         KeyMessage("reminder on a shared phone", for_person(t, EXAMPLE_NAME, language, reminder)),
+        KeyMessage("reminder buttons", f"{_('✅ Je viens')} | {_('❌ Je ne viens pas')}"),
+        KeyMessage("after ❌: why?", f"{rtl_line(_('❓ Pourquoi ?'), language)}\n{reasons}"),
+        KeyMessage(
+            "after the reason",
+            _("❌ %(reason)s ✏️") % {"reason": reason_label(t, DeclineReason.ILL)},
+        ),
         KeyMessage("cancellation", cancelled_text(t, row, language, tz)),
-        KeyMessage("feedback question", feedback_question_text(t, row, "how", language)),
+        KeyMessage("moved", moved_text(t, row, language, tz, previous)),
+        KeyMessage("feedback questions", "\n".join(questions)),
         KeyMessage("thanks", thanks),
         KeyMessage("consent", consent_text(t, EXAMPLE_NAME, language)),
+        KeyMessage("shared phone: another person?", " | ".join(shared)),
     ]

@@ -20,13 +20,15 @@ def language_picker(
 ) -> InlineKeyboardMarkup:
     """Each language in its own name and script, two per row.
 
+    The name comes first: Dari and Pashto share a flag, and the script tells them apart.
+
     For a participant the buttons carry their id: on a shared phone, each person keeps
     their own language.
     """
     person = () if participant_id is None else (participant_id,)
     buttons = [
         InlineKeyboardButton(
-            f"{lang.flag} {lang.native_name}",
+            f"{lang.native_name} {lang.flag}",
             callback_data=callback_data.encode(LANGUAGE, lang.code, *person),
         )
         for lang in languages

@@ -13,7 +13,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callback_data
 from bot.core.feedback import faces
-from bot.i18n import format_day, format_time, isolate, rtl_line
+from bot.i18n import clock_face, format_day, format_time, isolate, rtl_line
 from storage.models import DeclineReason, Session, SessionKind
 
 KIND_EMOJI = {
@@ -26,9 +26,11 @@ KIND_EMOJI = {
 REASON_EMOJI = {
     DeclineReason.ILL: "🤒",
     DeclineReason.CHILDREN: "👶",
-    DeclineReason.APPOINTMENT: "🏥",
+    # 📋, not 🏥: an appointment is mostly papers (CPAS, commune), rarely a doctor.
+    DeclineReason.APPOINTMENT: "📋",
     DeclineReason.WORK: "💼",
-    DeclineReason.OTHER: "❓",
+    # Not ❓, which is /help's: "something else" has its own sign.
+    DeclineReason.OTHER: "💭",
 }
 
 
@@ -69,6 +71,8 @@ def when_values(row: Session, language: str, tz: ZoneInfo) -> dict[str, str]:
 def reminder_text(t: NullTranslations, row: Session, language: str, tz: ZoneInfo) -> str:
     _ = t.gettext
     values = when_values(row, language, tz)
+    # The dial too, for who reads a clock face more easily than digits: "🕤 09:30".
+    values["time"] = f"{clock_face(row.starts_at, tz)} {values['time']}"
     if row.place_name or row.place_address:
         text = _("📅 %(kind)s %(title)s\n🗓 %(day)s, %(time)s\n📍 %(place)s\n\nVous venez ?")
     else:
@@ -78,7 +82,7 @@ def reminder_text(t: NullTranslations, row: Session, language: str, tz: ZoneInfo
 
 def cancelled_text(t: NullTranslations, row: Session, language: str, tz: ZoneInfo) -> str:
     _ = t.gettext
-    text = _("⚠️ Annulé : %(kind)s %(title)s\n🗓 %(day)s, %(time)s\n\nNe venez pas ce jour-là.")
+    text = _("🚫 Annulé : %(kind)s %(title)s\n🗓 %(day)s, %(time)s\n\nNe venez pas ce jour-là.")
     return rtl_line(text % when_values(row, language, tz), language)
 
 
@@ -88,7 +92,7 @@ def moved_text(
     _ = t.gettext
     values = when_values(row, language, tz) | {"previous": isolate(previous, language)}
     text = _(
-        "⚠️ Changement : %(kind)s %(title)s\n❌ Pas le %(previous)s\n✅ Nouveau : %(day)s, %(time)s"
+        "🔄 Changement : %(kind)s %(title)s\n❌ Pas le %(previous)s\n✅ Nouveau : %(day)s, %(time)s"
     )
     return rtl_line(text % values, language)
 
@@ -100,6 +104,15 @@ def session_line(row: Session, language: str, tz: ZoneInfo) -> str:
 
 
 FACE = "fba"
+
+# One pictogram per question, so that each looks different at a glance.
+QUESTION_EMOJI = {
+    "how": "💬",
+    "learned": "📚",
+    "welcome": "🤝",
+    "useful": "👍",
+    "again": "🔁",
+}
 
 
 def labelled_with_counts(line: str, counts: str, limit: int) -> str:
@@ -120,9 +133,13 @@ def question_label(t: NullTranslations, question: str) -> str:
     return labels.get(question, labels["how"])
 
 
+def question_emoji(question: str) -> str:
+    return QUESTION_EMOJI.get(question, QUESTION_EMOJI["how"])
+
+
 def feedback_question_text(t: NullTranslations, row: Session, question: str, language: str) -> str:
     title = isolate(row.title, language)
-    text = f"💬 {kind_emoji(row)} {title}\n{question_label(t, question)}"
+    text = f"{question_emoji(question)} {kind_emoji(row)} {title}\n{question_label(t, question)}"
     return rtl_line(text, language)
 
 

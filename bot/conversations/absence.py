@@ -32,7 +32,7 @@ REASON_EMOJI = {
     AbsenceReason.ILL: "🤒",
     AbsenceReason.TRAVEL: "✈️",
     AbsenceReason.CHILDCARE: "👶",
-    AbsenceReason.APPOINTMENT: "🏥",
+    AbsenceReason.APPOINTMENT: "📋",
 }
 
 

@@ -17,7 +17,7 @@ from bot import callback_data
 from bot.context import BotContext
 from bot.core import enrolment, notices, organisation
 from bot.handlers.common import answer, answer_stale, identify, staff_only
-from bot.i18n import LANGUAGE_NAMES, LANGUAGES, format_date
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, format_date, isolate, rtl_line
 from bot.keyboards import group_picker
 from bot.qr import deep_link, qr_png
 from storage.db import unit_of_work
@@ -128,7 +128,11 @@ async def name_typed(update: Update, context: BotContext) -> int:
     )
     await message.reply_photo(
         qr_png(link),
-        caption=_("📱 %(name)s : scannez ce code pour vous inscrire à ACTIV'UP.") % values,
+        caption=rtl_line(
+            _("📱 %(name)s : scannez ce code pour vous inscrire à ACTIV'UP.")
+            % {"name": isolate(first_name, who.language)},
+            who.language,
+        ),
         reply_markup=InlineKeyboardMarkup(
             [
                 [

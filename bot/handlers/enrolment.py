@@ -55,16 +55,16 @@ def problem_text(t: NullTranslations, problem: InviteProblem) -> str:
 
 
 def consent_text(t: NullTranslations, first_name: str, language: str) -> str:
+    """One pictogram line per point, for who reads little; under 250 characters in French."""
     _ = t.gettext
     text = _(
-        "📋 Bonjour %(name)s !\n\n"
-        "ACTIV'UP (CPAS de Charleroi) vous envoie ici les rappels de vos activités.\n\n"
-        "Nous gardons : votre prénom, votre langue, vos réponses et vos présences.\n"
-        "Pourquoi : pour organiser les activités et compter les participants, sans nom.\n"
-        "Qui les voit : votre référent et l'équipe ACTIV'UP.\n\n"
-        "Vous pouvez tout voir (/mydata) ou tout effacer (/forget) quand vous voulez.\n"
-        "Après 12 mois sans activité, tout devient anonyme.\n\n"
-        "Êtes-vous d'accord ?"
+        "📋 Bonjour %(name)s ! Ici, vos rappels ACTIV'UP.\n"
+        "On garde : 👤 prénom · 🌍 langue · ✅ réponses · 📊 présences\n"
+        "👥 Qui voit : votre référent, l'équipe\n"
+        "🔎 /mydata : tout voir\n"
+        "🗑 /forget : tout effacer\n"
+        "⏳ 12 mois sans activité : tout est anonyme\n"
+        "D'accord ?"
     ) % {"name": isolate(first_name, language)}
     return rtl_line(text, language)
 
@@ -137,7 +137,7 @@ async def _open_invite(update: Update, context: BotContext, who: Who, token: str
             return
     await update.get_bot().send_message(
         update.effective_chat.id,
-        _("🌍 Choisissez votre langue :"),
+        rtl_line(_("🌍 Choisissez votre langue :"), who.language),
         reply_markup=language_picker(picker_order(who.telegram_language)),
     )
 
@@ -153,10 +153,13 @@ def _shared_question(who: Who, invited: str) -> str:
 
 def _shared_buttons(who: Who, invited: str) -> InlineKeyboardMarkup:
     _ = who.t.gettext
+    # The name is isolated whole (never cut after its end mark), so that right to left it
+    # does not come out as ".Amina K".
     rows = [
         [
             InlineKeyboardButton(
-                (_("👥 Oui, %(name)s est une autre personne") % {"name": invited})[:60],
+                _("👥 Oui, %(name)s est une autre personne")
+                % {"name": isolate(invited[:40], who.language)},
                 callback_data=callback_data.encode(SHARED, NEW_PERSON),
             )
         ]
@@ -164,7 +167,8 @@ def _shared_buttons(who: Who, invited: str) -> InlineKeyboardMarkup:
     rows += [
         [
             InlineKeyboardButton(
-                (_("🙋 Non, c'est %(name)s") % {"name": person.first_name})[:60],
+                _("🙋 Non, c'est %(name)s")
+                % {"name": isolate(person.first_name[:40], who.language)},
                 callback_data=callback_data.encode(SHARED, person.id),
             )
         ]
@@ -197,7 +201,7 @@ async def shared_answered(update: Update, context: BotContext) -> None:
     context.user_data[PERSON_KEY] = choice
     await query.answer()
     await query.edit_message_text(
-        who.t.gettext("🌍 Choisissez votre langue :"),
+        rtl_line(who.t.gettext("🌍 Choisissez votre langue :"), who.language),
         reply_markup=language_picker(picker_order(who.telegram_language)),
     )
 
@@ -227,15 +231,19 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     if TOKEN_KEY in context.user_data and len(fields) == 1 and who.staff is None:
         context.user_data[LANGUAGE_KEY] = language
         await query.answer()
-        await query.edit_message_text(
-            consent_text(t, await _invite_name(context, who), language),
-            reply_markup=consent_buttons(t),
-        )
+        notice = consent_text(t, await _invite_name(context, who), language)
         async with unit_of_work(context.deps.sessionmaker) as session:
             voice = await notices.voice_for(session, NoticeKind.CONSENT, language)
-        if voice is not None and update.effective_chat is not None:
-            # For who cannot read: the same notice, spoken, recorded by the team.
-            await update.get_bot().send_voice(update.effective_chat.id, voice)
+        if voice is None or update.effective_chat is None:
+            await query.edit_message_text(notice, reply_markup=consent_buttons(t))
+            return
+        # For who cannot read: the notice spoken first, recorded by the team, then the
+        # same in writing with the buttons, under it.
+        await query.edit_message_text(_language_set(t, language))
+        await update.get_bot().send_voice(update.effective_chat.id, voice)
+        await update.get_bot().send_message(
+            update.effective_chat.id, notice, reply_markup=consent_buttons(t)
+        )
         return
     if who.staff is None and (person is None or person.participant is None):
         await answer(
@@ -253,10 +261,14 @@ async def language_chosen(update: Update, context: BotContext) -> None:
             await enrolment.set_participant_language(session, person.participant.id, language)
         await session.commit()
     await query.answer()
-    await query.edit_message_text(
-        _("✅ Langue : %(language)s") % {"language": LANGUAGE_NAMES[language]}
-    )
+    await query.edit_message_text(_language_set(t, language))
     await set_chat_menu(context, who.telegram_user_id, language, staff=who.staff is not None)
+
+
+def _language_set(t: NullTranslations, language: str) -> str:
+    return rtl_line(
+        t.gettext("✅ Langue : %(language)s") % {"language": LANGUAGE_NAMES[language]}, language
+    )
 
 
 async def _invite_name(context: BotContext, who: Who) -> str:
@@ -291,9 +303,12 @@ async def consent_given(update: Update, context: BotContext) -> None:
     await query.answer()
     if fields[0] == "no":
         await query.edit_message_text(
-            _(
-                "👌 D'accord. Nous n'avons rien gardé.\n"
-                "Si vous changez d'avis, ouvrez à nouveau votre lien d'invitation."
+            rtl_line(
+                _(
+                    "👌 D'accord. Nous n'avons rien gardé.\n"
+                    "Si vous changez d'avis, ouvrez à nouveau votre lien d'invitation."
+                ),
+                language,
             )
         )
         return
@@ -318,7 +333,7 @@ async def consent_given(update: Update, context: BotContext) -> None:
         "✅ Bienvenue, %(name)s !\n\n"
         "Votre groupe : %(group)s.\n"
         "📅 Avant chaque activité, vous recevrez ici un rappel.\n"
-        "Répondez avec ✅ (je viens) ou ❌ (je ne peux pas venir).\n\n"
+        "Répondez avec ✅ (je viens) ou ❌ (je ne viens pas).\n\n"
         "/help : l'aide"
     ) % {
         "name": isolate(result.first_name, language),

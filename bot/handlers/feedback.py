@@ -47,7 +47,7 @@ def problem_text(t: NullTranslations, problem: AnswerProblem) -> str:
     _ = t.gettext
     return {
         AnswerProblem.NOT_ASKED: _("⛔ Ce bouton n'est pas pour vous."),
-        AnswerProblem.CLOSED: _("⏰ C'est fermé : on peut répondre pendant 24 heures."),
+        AnswerProblem.CLOSED: _("⏰ Trop tard : on répond dans les 24 heures après l'activité."),
         AnswerProblem.BAD_SCORE: _("⚠️ Ce bouton n'est plus valable."),
     }[problem]
 

@@ -57,7 +57,7 @@ async def help_command(update: Update, context: BotContext) -> None:
             "❓ Aide\n\n"
             "📅 Vous recevez ici les rappels de vos activités.\n"
             "✅ = je viens\n"
-            "❌ = je ne peux pas venir\n\n"
+            "❌ = je ne viens pas\n\n"
             "/next : mes prochaines activités\n"
             "/me : mes présences\n"
             "/voice : rappels en message vocal (oui / non)\n"
@@ -95,7 +95,7 @@ async def _language_for(update: Update, context: BotContext, who: Who) -> None:
     assert who.participant is not None and update.effective_chat is not None
     await update.get_bot().send_message(
         update.effective_chat.id,
-        who.named(who.t.gettext("🌍 Choisissez votre langue :")),
+        who.named(rtl_line(who.t.gettext("🌍 Choisissez votre langue :"), who.language)),
         reply_markup=language_picker(picker_order(who.language), who.participant.id),
     )
 

@@ -23,7 +23,7 @@ from bot.handlers.common import (
     reply,
     staff_only,
 )
-from bot.i18n import isolate, rtl_line, translations
+from bot.i18n import LANGUAGE_NAMES, isolate, rtl_line, translations
 from storage.db import unit_of_work
 from storage.models import Group, Membership, Participant, ParticipantStatus
 
@@ -62,7 +62,8 @@ async def _mydata_for(update: Update, context: BotContext, who: Who) -> None:
         "/forget : demander l'effacement."
     ) % {
         "name": isolate(person["first_name"], who.language),
-        "language": person["language"],
+        # Its name, in its own script ("دری"), not the code ("fa_AF").
+        "language": LANGUAGE_NAMES.get(person["language"], person["language"]),
         "groups": len(data["groups"]),
         "marks": len(data["attendance"]),
         "answers": len(data["answers_to_reminders"]),
@@ -74,7 +75,7 @@ async def _mydata_for(update: Update, context: BotContext, who: Who) -> None:
         update.effective_chat.id,
         io.BytesIO(payload),
         filename="activup-mydata.json",
-        caption=_("📎 Vos données (JSON)"),
+        caption=rtl_line(_("📎 Vos données (JSON)"), who.language),
     )
 
 

@@ -99,7 +99,15 @@ async def rsvp_tapped(update: Update, context: BotContext) -> None:
     else:
         await query.answer()
         wake(context.application)
-        await query.edit_message_reply_markup(reason_buttons(who.t, session_id, participant_id))
+        # The reasons come under a one-line question, at the bottom of the chat where the
+        # eye is; the reminder (or an earlier question) gives its buttons up to it.
+        await query.edit_message_reply_markup(None)
+        assert update.effective_chat is not None
+        await update.get_bot().send_message(
+            update.effective_chat.id,
+            who.named(rtl_line(_("❓ Pourquoi ?"), who.language)),
+            reply_markup=reason_buttons(who.t, session_id, participant_id),
+        )
 
 
 async def reason_tapped(update: Update, context: BotContext) -> None:
@@ -138,8 +146,8 @@ async def reason_tapped(update: Update, context: BotContext) -> None:
             [
                 [
                     InlineKeyboardButton(
-                        _("❌ Je ne viens pas : %(reason)s (changer)")
-                        % {"reason": reason_label(who.t, reason)},
+                        # Short: phones cut a long button, and ✏️ says it can change.
+                        _("❌ %(reason)s ✏️") % {"reason": reason_label(who.t, reason)},
                         callback_data=callback_data.encode(RSVP, session_id, participant_id, "y"),
                     )
                 ]

@@ -78,7 +78,7 @@ async def test_a_used_link_is_refused_and_stores_nothing(harness: Harness):
     token = await _invite_link(h)
     amina = h.server.user(555, "Amina", language_code="fr")
     picker = await h.say(amina, f"/start {token}")
-    await h.tap(amina, picker, "🇫🇷 Français")
+    await h.tap(amina, picker, "Français 🇫🇷")
     await h.tap(amina, h.last(amina), "✅ J'accepte")
 
     other = h.server.user(777, "Karim", language_code="fr")
@@ -94,7 +94,7 @@ async def test_declining_consent_stores_nothing_and_says_how_to_come_back(harnes
     token = await _invite_link(h)
     amina = h.server.user(555, "Amina", language_code="nl")
     picker = await h.say(amina, f"/start {token}")
-    await h.tap(amina, picker, "🇫🇷 Français")
+    await h.tap(amina, picker, "Français 🇫🇷")
     await h.tap(amina, h.last(amina), "❌ Je refuse")
     assert "ouvrez à nouveau votre lien" in h.last(amina)["text"]
     async with h.deps.sessionmaker() as session:
@@ -120,7 +120,7 @@ async def test_a_participant_cannot_use_staff_commands(harness: Harness):
     token = await _invite_link(h)
     amina = h.server.user(555, "Amina", language_code="fr")
     picker = await h.say(amina, f"/start {token}")
-    await h.tap(amina, picker, "🇫🇷 Français")
+    await h.tap(amina, picker, "Français 🇫🇷")
     await h.tap(amina, h.last(amina), "✅ J'accepte")
     for command in ("/invite", "/sessions"):
         reply = await h.say(amina, command)
@@ -135,7 +135,7 @@ async def test_stop_silences_and_start_resumes(harness: Harness):
     token = await _invite_link(h)
     amina = h.server.user(555, "Amina", language_code="fr")
     picker = await h.say(amina, f"/start {token}")
-    await h.tap(amina, picker, "🇫🇷 Français")
+    await h.tap(amina, picker, "Français 🇫🇷")
     await h.tap(amina, h.last(amina), "✅ J'accepte")
     assert "plus de messages" in (await h.say(amina, "/stop"))["text"]
     assert "de nouveau" in (await h.say(amina, "/start"))["text"]
@@ -154,7 +154,7 @@ async def test_menus_are_set_per_language_and_staff_see_their_own(harness: Harne
 
     amina = h.server.user(555, "Amina", language_code="fr")
     picker = await h.say(amina, f"/start {token}")
-    await h.tap(amina, picker, "🇳🇱 Nederlands")
+    await h.tap(amina, picker, "Nederlands 🇳🇱")
     await h.tap(
         amina, h.last(amina), h.last(amina)["reply_markup"]["inline_keyboard"][0][0]["text"]
     )

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.core import outbox
+from bot.views import QUESTION_EMOJI
 from storage.models import FeedbackAnswer, FeedbackComment, Module
 from tests.core.factories import one_session, programme
 from tests.e2e.harness import Harness
@@ -50,7 +51,7 @@ async def _mark(h: Harness, referent, present: int) -> None:
 
 def _question(h: Harness, user) -> dict | None:
     for message in reversed(h.server.bot_messages(user.id)):
-        if message.get("text", "").startswith("💬"):
+        if message.get("text", "").startswith(tuple(QUESTION_EMOJI.values())):
             return message
     return None
 
@@ -93,12 +94,12 @@ async def test_a_tap_thanks_and_can_change_within_a_day_but_not_after(harness: H
     await h.tap(amina, h.server.message(amina.id, question["message_id"]), "😀")
     h.clock.set(END + timedelta(days=2))
     await h.tap(amina, h.server.message(amina.id, question["message_id"]), "✏️ Changer")
-    assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
+    assert "Trop tard" in list(h.server.callback_answers.values())[-1]["text"]
     h.server.send_callback(
         amina, question["message_id"], amina.id, f"fba:1:{sid}:{prog.participant_ids[0]}:how:3"
     )
     await h.idle()
-    assert "fermé" in list(h.server.callback_answers.values())[-1]["text"]
+    assert "Trop tard" in list(h.server.callback_answers.values())[-1]["text"]
     async with h.deps.sessionmaker() as session:
         scores = (await session.scalars(select(FeedbackAnswer.score))).all()
     assert scores == [0], "the change within 24 h replaced the answer; the late one did nothing"

@@ -24,7 +24,7 @@ async def test_enrolling_in_tigrinya_then_reminder_cancellation_and_question(har
     token = await _invite_link(h, "Selam T.")
     selam = h.server.user(555, "Selam", language_code=None)
     picker = await h.say(selam, f"/start {token}")
-    await h.tap(selam, picker, "🇪🇷 ትግርኛ")
+    await h.tap(selam, picker, "ትግርኛ 🇪🇷")
     consent = h.last(selam)
     assert GEEZ.search(consent["text"]) and "/mydata" in consent["text"]
     await h.tap(selam, consent, consent["reply_markup"]["inline_keyboard"][0][0]["text"])
@@ -52,7 +52,7 @@ async def test_enrolling_in_tigrinya_then_reminder_cancellation_and_question(har
     await h.tap(referent, h.last(referent), "🚫 Oui, annuler")
     await h.dispatch()
     cancellation = h.last(selam)["text"]
-    assert cancellation.startswith("⚠️") and GEEZ.search(cancellation)
+    assert cancellation.startswith("🚫") and GEEZ.search(cancellation)
 
     async with h.deps.sessionmaker() as session:
         person = (
@@ -93,9 +93,10 @@ async def test_consent_explained_in_person_and_spoken_notices(harness: Harness):
 
     selam = h.server.user(555, "Selam", language_code=None)
     picker = await h.say(selam, f"/start {token}")
-    await h.tap(selam, picker, "🇪🇷 ትግርኛ")
-    assert "voice" in h.last(selam), "the consent notice, spoken, after the text"
-    consent = h.server.message(selam.id, picker["message_id"])
+    await h.tap(selam, picker, "ትግርኛ 🇪🇷")
+    voice, consent = h.server.bot_messages(selam.id)[-2:]
+    assert "voice" in voice, "the consent notice, spoken, comes first"
+    assert "/mydata" in consent["text"] and GEEZ.search(consent["text"]), "then in writing"
     await h.tap(selam, consent, consent["reply_markup"]["inline_keyboard"][0][0]["text"])
     async with h.deps.sessionmaker() as session:
         person = (
@@ -107,7 +108,7 @@ async def test_consent_explained_in_person_and_spoken_notices(harness: Harness):
     karim = h.server.user(777, "Karim", language_code="fr")
     token = await _invite_link(h, "Karim B.")
     picker = await h.say(karim, f"/start {token}")
-    await h.tap(karim, picker, "🇫🇷 Français")
+    await h.tap(karim, picker, "Français 🇫🇷")
     assert "voice" not in h.last(karim), "no recording in French: text only"
     await h.tap(karim, h.last(karim), "✅ J'accepte")
     before = h.server.bot_message_count(karim.id)

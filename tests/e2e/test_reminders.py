@@ -49,7 +49,7 @@ async def test_an_imported_series_reminds_each_participant_the_evening_before(ha
     assert "09:30" in text["text"] and "Maison des associations" in text["text"]
     assert pin["venue"]["location"]["latitude"] == 50.4063
     buttons = [b["text"] for row in pin["reply_markup"]["inline_keyboard"] for b in row]
-    assert buttons == ["✅ Je viens", "❌ Je ne peux pas venir"]
+    assert buttons == ["✅ Je viens", "❌ Je ne viens pas"]
     # Sent once: a second run at the same time sends nothing more.
     assert (await h.dispatch()).sent == 0
 
@@ -61,10 +61,16 @@ async def test_a_participant_confirms_and_the_referent_sees_it(harness: Harness)
     h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
     await h.dispatch()
     await h.tap(amina, h.last(amina), "✅ Je viens")
-    await h.tap(karim, h.last(karim), "❌ Je ne peux pas venir")
+    await h.tap(karim, h.last(karim), "❌ Je ne viens pas")
     await h.tap(karim, h.last(karim), "🤒 malade")
     assert "malade" in h.last(karim)["reply_markup"]["inline_keyboard"][0][0]["text"]
 
+    # The referent is told at once (the session is tomorrow), before asking for the list.
+    await h.server.wait_for(
+        lambda: any(
+            "ne viendra pas" in m.get("text", "") for m in h.server.bot_messages(referent.id)
+        )
+    )
     listing = await h.say(referent, "/sessions")
     first = listing["reply_markup"]["inline_keyboard"][0][0]["text"]
     assert "✅1 ❌1 ❔0" in first
@@ -80,7 +86,7 @@ async def test_a_late_decline_alerts_the_referent_once_with_the_reason(harness: 
     h.clock.set(datetime(2026, 12, 7, 6, 30, tzinfo=UTC))  # Monday 07:30, session at 09:30
     await h.dispatch()
     before = h.server.bot_message_count(referent.id)
-    await h.tap(amina, h.last(amina), "❌ Je ne peux pas venir")
+    await h.tap(amina, h.last(amina), "❌ Je ne viens pas")
     await h.tap(amina, h.last(amina), "👶 enfants")
     await h.dispatch()
     alerts = h.server.bot_messages(referent.id)[before:]
@@ -124,7 +130,7 @@ async def test_a_moved_session_sends_a_notice_and_reminds_at_the_new_time(harnes
 
     await h.dispatch()  # the notices go out at once
     notice = h.last(amina)
-    assert notice["text"].startswith("⚠️") and "lundi 7 décembre" in notice["text"]
+    assert notice["text"].startswith("🔄") and "lundi 7 décembre" in notice["text"]
     assert "mardi 8 décembre" in notice["text"] and "14:00" in notice["text"]
 
     h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))  # the old evening-before time
@@ -147,7 +153,7 @@ async def test_a_cancelled_session_tells_everyone_and_its_reminders_are_dropped(
     assert "2 participants sont prévenus" in h.last(referent)["text"]
     await h.dispatch()
     for person in (amina, karim):
-        assert h.last(person)["text"].startswith("⚠️ Annulé")
+        assert h.last(person)["text"].startswith("🚫 Annulé")
     h.clock.set(datetime(2026, 12, 6, 17, 0, tzinfo=UTC))
     before = h.server.bot_message_count(amina.id)
     await h.dispatch()
