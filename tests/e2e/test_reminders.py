@@ -62,8 +62,14 @@ async def test_a_participant_confirms_and_the_referent_sees_it(harness: Harness)
     await h.dispatch()
     await h.tap(amina, h.last(amina), "✅ Je viens")
     await h.tap(karim, h.last(karim), "❌ Je ne viens pas")
-    await h.tap(karim, h.last(karim), "🤒 malade")
-    assert "malade" in h.last(karim)["reply_markup"]["inline_keyboard"][0][0]["text"]
+    why = h.last(karim)
+    assert why["text"] == "❓ Pourquoi ?", "one line says what the reason buttons are for"
+    reasons = [b["text"] for row in why["reply_markup"]["inline_keyboard"] for b in row]
+    assert reasons == ["🤒 malade", "👶 enfants", "📋 rendez-vous", "💼 travail", "💭 autre"]
+    await h.tap(karim, why, "🤒 malade")
+    changed = h.server.message(karim.id, why["message_id"])
+    labels = [b["text"] for row in changed["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["❌ 🤒 malade ✏️"], "short enough for a phone: the reason, ✏️ to change"
 
     # The referent is told at once (the session is tomorrow), before asking for the list.
     await h.server.wait_for(
