@@ -90,7 +90,7 @@ async def test_every_message_and_button_keeps_names_times_and_commands_in_order(
 
     # The commands a participant uses, each for one person of the phone.
     await h.say(phone, "/help")
-    for command in ("/next", "/mydata", "/voice"):
+    for command in ("/next", "/me", "/mydata", "/voice", "/language", "/forget"):
         ask = await h.say(phone, command)
         await h.tap(phone, ask, ask["reply_markup"]["inline_keyboard"][0][0]["text"])
         if command == "/mydata":
@@ -126,10 +126,9 @@ async def test_every_message_and_button_keeps_names_times_and_commands_in_order(
     await h.tap(referent, h.last(referent), "🗓 Déplacer")
     await h.say(referent, "4/12 15:00")
     await h.dispatch()
-    await h.say(phone, "/stop")
-    await h.tap(
-        phone, h.last(phone), h.last(phone)["reply_markup"]["inline_keyboard"][0][0]["text"]
-    )
+    for command in ("/stop", "/start"):  # the second person, then back again
+        ask = await h.say(phone, command)
+        await h.tap(phone, ask, ask["reply_markup"]["inline_keyboard"][1][0]["text"])
 
     tz = h.deps.settings.tz
     dates = [format_day(START, language, tz), format_time(START, language, tz)]
