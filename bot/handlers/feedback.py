@@ -26,6 +26,7 @@ from bot.views import (
     face_buttons,
     feedback_question_text,
     pages,
+    question_emoji,
     question_label,
     session_line,
     shorten,
@@ -293,7 +294,7 @@ async def show_feedback(update: Update, context: BotContext) -> None:
         )
     else:
         for item in summary.questions:
-            lines.append(question_label(who.t, item.question))
+            lines.append(f"{question_emoji(item.question)} {question_label(who.t, item.question)}")
             for face, count in zip(feedback.faces(item.scale), item.counts, strict=True):
                 lines.append(f"{face} {'▇' * count} {count}")
             lines.append(

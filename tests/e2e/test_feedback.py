@@ -127,6 +127,7 @@ async def test_a_voice_comment_reaches_the_referents_view_without_names(harness:
     await h.tap(referent, listing, label)
     detail = h.server.message(referent.id, listing["message_id"])
     assert "😀 ▇▇ 2" in detail["text"] and "Très bien, merci Sophie" in detail["text"]
+    assert "💬 Comment c'était aujourd'hui ?" in detail["text"], "the question's own pictogram"
     for person in ("P0", "P1", "P2", "P3"):
         assert person not in detail["text"]
     before = h.server.bot_message_count(referent.id)
