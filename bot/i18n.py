@@ -129,14 +129,14 @@ def isolate(value: object, language: str) -> str:
     return f"{FSI}{text}{PDI}" if language in RTL_LANGUAGES else text
 
 
-# An isolated span (kept as it is), or a run of Latin script that a translation carries
-# ("/help", "ACTIV'UP (CPAS de Charleroi)"): letters and digits, with the spaces and
-# punctuation inside it, ending on a letter, a digit or a closing bracket.
+# An isolated span (kept as it is), or a run of Latin script or digits that a translation
+# carries ("/help", "ACTIV'UP (CPAS de Charleroi)", "15/12 14:00"): letters and digits,
+# with the spaces and punctuation inside it, ending on a letter, a digit or a bracket.
 _ISOLATED_OR_LATIN = re.compile(
     rf"{FSI}[^{FSI}{PDI}]*{PDI}"
     r"|https?://[!-~]+"
-    r"|/?[A-Za-z\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F'’_./:\- ()]*[A-Za-z0-9\u00C0-\u024F)]"
-    r"|/?[A-Za-z]"
+    r"|/?[A-Za-z0-9\u00C0-\u024F][A-Za-z0-9\u00C0-\u024F'’_./:\- ()]*[A-Za-z0-9\u00C0-\u024F)]"
+    r"|/?[A-Za-z0-9]"
 )
 
 
@@ -191,7 +191,8 @@ def format_time(moment: datetime, language: str, tz: ZoneInfo) -> str:
     return format_skeleton("Hm", moment.astimezone(tz), locale=babel_locale(language))
 
 
-# U+1F550 is one o'clock, U+1F55C half past one; twelve comes last in each run.
+# Unicode runs from one o'clock (U+1F550) to twelve, then half past one (U+1F55C) to half
+# past twelve; here twelve comes first, so that the hour modulo 12 is the index.
 _CLOCK_HOURS = "🕛🕐🕑🕒🕓🕔🕕🕖🕗🕘🕙🕚"
 _CLOCK_HALVES = "🕧🕜🕝🕞🕟🕠🕡🕢🕣🕤🕥🕦"
 

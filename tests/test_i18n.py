@@ -47,6 +47,11 @@ def test_latin_words_of_a_translation_are_isolated_with_their_inner_punctuation(
     assert f"({FSI}/mydata{PDI})." in line, "the brackets and the full stop stay outside"
 
 
+def test_a_time_or_date_a_translation_carries_keeps_its_order():
+    line = rtl_line("⚠️ لم أفهم. يُرجى الكتابة هكذا مثلًا: 15/12 14:00", "ar")
+    assert line.endswith(f"{FSI}15/12 14:00{PDI}"), "not shown as 14:00 15/12"
+
+
 def test_isolated_spans_and_links_are_kept_whole_and_wrapping_twice_changes_nothing():
     text = f"👤 {FSI}Amina K.{PDI}: https://t.me/activup_bot?start=abc-12"
     once = rtl_line(text, "ps")
