@@ -13,9 +13,12 @@ Recurrence expansion is NOT done here: :mod:`recurring_ical_events` does it (RRU
 EXDATE, moved occurrences, X-WR-TIMEZONE, VTIMEZONE including Outlook's Windows zone
 names). This module only
 
-1. refuses what the bot cannot represent (all-day events) and what is not a calendar;
+1. refuses what is not a calendar, and sets aside what the bot cannot represent: all-day
+   events (holidays, school breaks) are left out and listed in :class:`CalendarRead`;
 2. makes the input unambiguous before expansion: floating times get a zone, an event with
-   neither DTEND nor DURATION lasts one hour, a floating or DATE ``UNTIL`` becomes UTC;
+   neither DTEND nor DURATION lasts one hour, a floating ``UNTIL`` becomes UTC, UIDs lose
+   their surrounding spaces (a DATE ``UNTIL`` is left to the library, whose reading the
+   test calendars are checked against);
 3. bounds the work an expansion may cost *before* running it, because the feed comes from
    outside and a single ``RRULE:FREQ=SECONDLY`` would otherwise take minutes and gigabytes
    (see :func:`_bound_expansion`);
@@ -23,7 +26,10 @@ names). This module only
 
 An imported occurrence is identified by ``(uid, occurrence_key)``: the key is the
 occurrence's RECURRENCE-ID (its *original* start) in UTC, so it survives the organiser
-moving that one occurrence. Cancelled occurrences are returned with ``cancelled=True``;
+moving that one occurrence. After a ``RECURRENCE-ID;RANGE=THISANDFUTURE`` split, the
+library stamps every later occurrence with the split's RECURRENCE-ID; their key is their
+own original start, found by undoing the split's shift. Cancelled occurrences are returned
+with ``cancelled=True``;
 occurrences removed with EXDATE are simply absent, and the caller treats a key that
 vanished from a known UID as a cancellation.
 """
@@ -51,14 +57,17 @@ __all__ = [
     "DEFAULT_MAX_RECURRENCE_DEPTH",
     "DEFAULT_TZ",
     "PRODID",
+    "AllDayEvent",
     "CalendarError",
     "CalendarErrorKind",
+    "CalendarRead",
     "ExportableSession",
     "ImportedOccurrence",
     "Place",
     "build_series_event",
     "export_ics",
     "parse_ics",
+    "read_ics",
 ]
 
 DEFAULT_TZ: Final = ZoneInfo("Europe/Brussels")
@@ -174,8 +183,41 @@ class ImportedOccurrence:
 
 
 @dataclass(frozen=True)
+class AllDayEvent:
+    """An all-day event left out of an import: the bot's sessions have a start time.
+
+    ``first_day`` and ``last_day`` (inclusive) are local dates; a recurring all-day event
+    (a yearly holiday) is listed once with the days of its first VEVENT.
+    """
+
+    uid: str
+    title: str
+    first_day: date
+    last_day: date
+    recurring: bool
+
+
+@dataclass(frozen=True)
+class CalendarRead:
+    """What a calendar holds for the bot: its timed occurrences and what was set aside.
+
+    ``merged_uids`` names the UIDs that several VEVENTs wrote with different surrounding
+    spaces (Outlook add-ins do): they are read as one series.
+    """
+
+    occurrences: list[ImportedOccurrence]
+    all_day: tuple[AllDayEvent, ...] = ()
+    merged_uids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ExportableSession:
-    """A session as the bot publishes it; ``updated_at`` becomes DTSTAMP."""
+    """A session as the bot publishes it; ``updated_at`` becomes DTSTAMP.
+
+    ``recurrence_id`` (a UTC key such as ``20261207T083000Z``) is written as the event's
+    RECURRENCE-ID, so that the occurrence of an imported series keeps its series' UID and
+    a re-import into the same group recognises it.
+    """
 
     uid: str
     starts_at: datetime
@@ -186,15 +228,17 @@ class ExportableSession:
     cancelled: bool
     sequence: int
     updated_at: datetime
+    recurrence_id: str | None = None
 
 
 class CalendarErrorKind(StrEnum):
     """Why a calendar was refused; callers map each kind to a translated message."""
 
     MALFORMED = "malformed"
+    MISSING_UID = "missing_uid"
     TOO_LARGE = "too_large"
     TOO_MANY_OCCURRENCES = "too_many_occurrences"
-    ALL_DAY = "all_day"
+    ALL_DAY = "all_day"  # only when nothing but all-day events remains
     NO_EVENTS = "no_events"
     RECURRENCE_TOO_DEEP = "recurrence_too_deep"
 
@@ -204,13 +248,26 @@ class CalendarError(Exception):
 
     ``detail`` is an event UID, a number (a size, a count, the position of an event without
     UID) or None. It is for logs and for the caller to build a message; never show
-    ``str(error)`` to a participant.
+    ``str(error)`` to a participant. ``limit`` is the bound that was exceeded, and
+    ``title``/``day`` name the event at fault when it has them, so that the referent reads
+    "event 'Atelier cuisine' on 3 Dec has no UID" rather than a position.
     """
 
-    def __init__(self, kind: CalendarErrorKind, detail: str | int | None = None) -> None:
+    def __init__(
+        self,
+        kind: CalendarErrorKind,
+        detail: str | int | None = None,
+        *,
+        limit: int | None = None,
+        title: str | None = None,
+        day: date | None = None,
+    ) -> None:
         super().__init__(kind, detail)
         self.kind = kind
         self.detail = detail
+        self.limit = limit
+        self.title = title
+        self.day = day
 
     def __str__(self) -> str:
         return self.kind.value if self.detail is None else f"{self.kind.value}: {self.detail!r}"
@@ -240,6 +297,8 @@ class _Facts:
     extensions: defaultdict[str, timedelta] = field(default_factory=lambda: defaultdict(timedelta))
     # Rule instances that may not turn into occurrences: EXDATE values and overrides.
     slack: int = 0
+    # RANGE=THISANDFUTURE overrides: (uid, key) -> (the override's own start, wall shift).
+    splits: dict[tuple[str, str], tuple[datetime, timedelta]] = field(default_factory=dict)
 
 
 class _FloatingTimeWalker(x_wr_timezone.CalendarWalker):
@@ -267,19 +326,49 @@ def parse_ics(
     max_recurrence_depth: int = DEFAULT_MAX_RECURRENCE_DEPTH,
     default_tz: tzinfo = DEFAULT_TZ,
 ) -> list[ImportedOccurrence]:
-    """Every occurrence that overlaps ``[window_start, window_end)``, sorted by start and UID.
+    """The timed occurrences of :func:`read_ics`, for callers that need nothing else."""
+    return read_ics(
+        data,
+        window_start=window_start,
+        window_end=window_end,
+        max_bytes=max_bytes,
+        max_occurrences=max_occurrences,
+        max_events=max_events,
+        max_recurrence_depth=max_recurrence_depth,
+        default_tz=default_tz,
+    ).occurrences
+
+
+def read_ics(
+    data: bytes,
+    *,
+    window_start: datetime,
+    window_end: datetime,
+    max_bytes: int = 2_000_000,
+    max_occurrences: int = 5_000,
+    max_events: int = 2_000,
+    max_recurrence_depth: int = DEFAULT_MAX_RECURRENCE_DEPTH,
+    default_tz: tzinfo = DEFAULT_TZ,
+) -> CalendarRead:
+    """Every timed occurrence that overlaps ``[window_start, window_end)``, sorted by start
+    and UID, with the all-day events set aside.
 
     The whole calendar is refused with :class:`CalendarError` rather than imported in part,
     because a partial import would make the missing sessions look cancelled:
 
-    * more than ``max_bytes`` (checked before parsing) or ``max_events`` VEVENTs: TOO_LARGE;
-    * not a VCALENDAR, or an unreadable date, rule, UID...: MALFORMED;
+    * more than ``max_bytes`` (checked before parsing) or ``max_events`` VEVENTs: TOO_LARGE,
+      with ``limit`` set;
+    * not a VCALENDAR, or an unreadable date, rule...: MALFORMED; an event without UID:
+      MISSING_UID, with its title and day;
     * no VEVENT at all: NO_EVENTS (an empty feed is more likely a broken export than a
-      decision to cancel everything);
-    * any event whose DTSTART is a date (all-day): ALL_DAY, detail = its UID;
+      decision to cancel everything); only all-day events: ALL_DAY;
     * more than ``max_occurrences`` occurrences in the window: TOO_MANY_OCCURRENCES;
     * a series whose expansion would cost more than ``max_recurrence_depth`` units of work
       before or around the window, or whose rule (almost) never fires: RECURRENCE_TOO_DEEP.
+
+    All-day events are not refused: a real agenda mixes them with the sessions (holidays,
+    school breaks), and the bot has no session without a time. They come back in
+    ``all_day`` for the caller to list.
 
     Floating times are read in the calendar's X-WR-TIMEZONE when it names a known zone,
     else in ``default_tz``.
@@ -292,18 +381,24 @@ def parse_ics(
     if window_end <= window_start:
         raise ValueError("window_end must be after window_start")
     if len(data) > max_bytes:
-        raise CalendarError(CalendarErrorKind.TOO_LARGE, len(data))
+        raise CalendarError(CalendarErrorKind.TOO_LARGE, len(data), limit=max_bytes)
 
     calendar = _load_calendar(data)
     events = _events_of(calendar)
     if len(events) > max_events:
-        raise CalendarError(CalendarErrorKind.TOO_LARGE, len(events))
+        raise CalendarError(CalendarErrorKind.TOO_LARGE, len(events), limit=max_events)
     if not events:
         raise CalendarError(CalendarErrorKind.NO_EVENTS)
+    all_day_uids: set[str] = set()
     for position, event in enumerate(events, start=1):
-        _check_event(event, position)
+        if _check_event(event, position, default_tz):
+            all_day_uids.add(_uid_of(event))
+    merged = _normalise_uids(events)
 
     calendar = _with_zones(calendar, default_tz)
+    all_day = _set_aside_all_day(calendar, all_day_uids, default_tz)
+    if not _events_of(calendar):
+        raise CalendarError(CalendarErrorKind.ALL_DAY, len(all_day))
     facts = _normalise_events(_events_of(calendar))
     try:
         query = recurring_ical_events.of(calendar)
@@ -323,11 +418,20 @@ def parse_ics(
     except Exception as error:  # untrusted input inside a third-party library
         raise CalendarError(CalendarErrorKind.MALFORMED) from error
     if len(components) > max_occurrences:
-        raise CalendarError(CalendarErrorKind.TOO_MANY_OCCURRENCES, len(components))
+        raise CalendarError(
+            CalendarErrorKind.TOO_MANY_OCCURRENCES, len(components), limit=max_occurrences
+        )
 
-    occurrences = [_to_occurrence(component, facts) for component in components]
-    occurrences.sort(key=lambda o: (o.starts_at, o.uid, o.occurrence_key))
-    return occurrences
+    by_key: dict[tuple[str, str], ImportedOccurrence] = {}
+    for component in components:
+        occurrence = _to_occurrence(component, facts)
+        key = (occurrence.uid, occurrence.occurrence_key)
+        known = by_key.get(key)
+        # Two VEVENTs claiming the same occurrence: keep the newer, as calendar apps do.
+        if known is None or occurrence.sequence >= known.sequence:
+            by_key[key] = occurrence
+    occurrences = sorted(by_key.values(), key=lambda o: (o.starts_at, o.uid, o.occurrence_key))
+    return CalendarRead(occurrences, tuple(all_day), tuple(merged))
 
 
 def _require_aware(moment: datetime, what: str) -> None:
@@ -380,25 +484,102 @@ def _uid_of(event: icalendar.Component) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _check_event(event: icalendar.Event, position: int) -> None:
-    """Refuse, before anything is converted, an event the bot cannot take as it is."""
+def _check_event(event: icalendar.Event, position: int, zone: tzinfo) -> bool:
+    """Refuse, before anything is converted, an event the bot cannot take as it is.
+
+    Returns True for an all-day event (a date DTSTART), which is set aside, not refused.
+    """
     uid = _uid_of(event)
     if not uid:  # the UID is the only link between an occurrence and its session
-        raise CalendarError(CalendarErrorKind.MALFORMED, position)
+        start = _value_of(event, "DTSTART")
+        day = None
+        if isinstance(start, datetime):
+            day = (start.astimezone(zone) if start.tzinfo else start).date()
+        elif isinstance(start, date):
+            day = start
+        raise CalendarError(
+            CalendarErrorKind.MISSING_UID,
+            position,
+            title=_text(event.get("SUMMARY")) or None,
+            day=day,
+        )
     if any(name.upper() in _TIME_PROPERTIES for name, _ in getattr(event, "errors", ())):
-        raise CalendarError(CalendarErrorKind.MALFORMED, uid)
+        raise CalendarError(CalendarErrorKind.MALFORMED, uid, title=_text(event.get("SUMMARY")))
     start = _value_of(event, "DTSTART")
     if isinstance(start, date) and not isinstance(start, datetime):
-        raise CalendarError(CalendarErrorKind.ALL_DAY, uid)
+        return True
     if not isinstance(start, datetime):
-        raise CalendarError(CalendarErrorKind.MALFORMED, uid)
+        raise CalendarError(CalendarErrorKind.MALFORMED, uid, title=_text(event.get("SUMMARY")))
     for name in ("DTEND", "RECURRENCE-ID"):
         value = _value_of(event, name)
         if value is not None and not isinstance(value, datetime):
-            raise CalendarError(CalendarErrorKind.MALFORMED, uid)
+            raise CalendarError(CalendarErrorKind.MALFORMED, uid, title=_text(event.get("SUMMARY")))
     duration = _value_of(event, "DURATION")
     if duration is not None and not isinstance(duration, timedelta):
-        raise CalendarError(CalendarErrorKind.MALFORMED, uid)
+        raise CalendarError(CalendarErrorKind.MALFORMED, uid, title=_text(event.get("SUMMARY")))
+    return False
+
+
+def _normalise_uids(events: list[icalendar.Event]) -> list[str]:
+    """Strip every UID in place; return those that several spellings now share.
+
+    The library groups occurrences by the raw UID, so " x" and "x" would be two series
+    giving the same occurrences twice.
+    """
+    spellings: defaultdict[str, set[str]] = defaultdict(set)
+    for event in events:
+        raw = str(event.get("UID"))
+        uid = raw.strip()
+        spellings[uid].add(raw)
+        if raw != uid:
+            del event["UID"]
+            event.add("UID", uid)
+    return sorted(uid for uid, raws in spellings.items() if len(raws) > 1)
+
+
+def _set_aside_all_day(
+    calendar: icalendar.Calendar, uids: set[str], zone: tzinfo
+) -> list[AllDayEvent]:
+    """Remove the all-day events (and their overrides) from ``calendar``; describe them.
+
+    An override of an all-day series goes with its series; a timed override of it would
+    otherwise stand alone as a session nobody planned.
+    """
+    if not uids:
+        return []
+    kept, left_out = [], []
+    for component in calendar.subcomponents:
+        if isinstance(component, icalendar.Event) and _uid_of(component) in uids:
+            if "RECURRENCE-ID" not in component:
+                left_out.append(_all_day_event(component, zone))
+        else:
+            kept.append(component)
+    calendar.subcomponents[:] = kept
+    left_out.sort(key=lambda e: (e.first_day, e.title, e.uid))
+    return left_out
+
+
+def _all_day_event(event: icalendar.Event, zone: tzinfo) -> AllDayEvent:
+    start = _value_of(event, "DTSTART")
+    first = start.astimezone(zone).date() if isinstance(start, datetime) else start
+    assert isinstance(first, date)
+    end = _value_of(event, "DTEND")
+    duration = _value_of(event, "DURATION")
+    if isinstance(end, datetime):
+        last = end.astimezone(zone).date()
+    elif isinstance(end, date):
+        last = end - timedelta(days=1)  # DTEND of a date is exclusive
+    elif isinstance(duration, timedelta):
+        last = first + duration - timedelta(days=1)
+    else:
+        last = first
+    return AllDayEvent(
+        uid=_uid_of(event),
+        title=_text(event.get("SUMMARY")),
+        first_day=first,
+        last_day=max(first, last),
+        recurring="RRULE" in event or "RDATE" in event,
+    )
 
 
 def _with_zones(calendar: icalendar.Calendar, default_tz: tzinfo) -> icalendar.Calendar:
@@ -482,7 +663,7 @@ def _normalise_events(events: list[icalendar.Event]) -> _Facts:
         for rule in rules:
             if not rule.get("FREQ"):
                 raise CalendarError(CalendarErrorKind.MALFORMED, uid)
-            _normalise_until(rule, start)
+            _normalise_until(rule, start, dates_too=False)
 
         sequence = _sequence_of(event)
         if "RECURRENCE-ID" in event:
@@ -492,6 +673,11 @@ def _normalise_events(events: list[icalendar.Event]) -> _Facts:
                 raise CalendarError(CalendarErrorKind.MALFORMED, uid)
             original = _datetime_of(event, "RECURRENCE-ID", uid)
             facts.override_sequences[(uid, _utc_key(original))] = sequence
+            if str(event["RECURRENCE-ID"].params.get("RANGE", "")).upper() == "THISANDFUTURE":
+                wall_shift = start.astimezone(original.tzinfo).replace(
+                    tzinfo=None
+                ) - original.replace(tzinfo=None)
+                facts.splits[(uid, _utc_key(original))] = (start, wall_shift)
             facts.extensions[uid] = max(facts.extensions[uid], original - start)
             facts.slack += 1
             continue
@@ -511,12 +697,14 @@ def _normalise_events(events: list[icalendar.Event]) -> _Facts:
     return facts
 
 
-def _normalise_until(rule: icalendar.vRecur, start: datetime) -> None:
+def _normalise_until(rule: icalendar.vRecur, start: datetime, *, dates_too: bool = True) -> None:
     """Rewrite UNTIL in UTC, read in the zone of DTSTART when it has none.
 
     RFC 5545 wants UNTIL in UTC when DTSTART has a zone, but exporters also write a local
-    time or a bare date. The library would read those as UTC (or midnight UTC), cutting the
-    last occurrence of a series that ends "on Friday"; a date means the whole local day.
+    time. The library would read that as UTC, cutting the last occurrence of a series that
+    ends "on Friday at 9:30". A bare date means the whole local day for the bot's own
+    series (``dates_too``); in an imported file it is left as the library reads it, since
+    the referent's calendar app shows that reading too (the test calendars check it).
     """
     values = rule.get("UNTIL")
     if not values:
@@ -524,7 +712,7 @@ def _normalise_until(rule: icalendar.vRecur, start: datetime) -> None:
     until = values[0]
     if isinstance(until, datetime):
         aware = until if until.tzinfo is not None else until.replace(tzinfo=start.tzinfo)
-    elif isinstance(until, date):
+    elif isinstance(until, date) and dates_too:
         aware = datetime.combine(until, time(23, 59, 59), tzinfo=start.tzinfo)
     else:
         return
@@ -720,12 +908,24 @@ def _fires_within_probe(rule: DateutilRule, start: datetime, uid: str) -> bool:
 
 def _to_occurrence(component: icalendar.Component, facts: _Facts) -> ImportedOccurrence:
     uid = str(component.get("UID", "")).strip()
-    starts_at = _datetime_of(component, "DTSTART", uid).astimezone(UTC)
-    ends_at = _datetime_of(component, "DTEND", uid).astimezone(UTC)
+    local_start = _datetime_of(component, "DTSTART", uid)
+    local_end = _datetime_of(component, "DTEND", uid)
+    starts_at = local_start.astimezone(UTC)
+    ends_at = local_end.astimezone(UTC)
+    if ends_at <= starts_at and local_end.replace(tzinfo=None) > local_start.replace(tzinfo=None):
+        # A start in the hour skipped by the spring-forward night (02:30) is read as the
+        # instant the clocks jump; its end must not fall on or before it: keep the length.
+        ends_at = starts_at + (local_end.replace(tzinfo=None) - local_start.replace(tzinfo=None))
     original = (
         _datetime_of(component, "RECURRENCE-ID", uid) if "RECURRENCE-ID" in component else starts_at
     )
     key = _utc_key(original)
+    split = facts.splits.get((uid, key))
+    if split is not None and split[0].astimezone(UTC) != starts_at:
+        # A later occurrence of a THISANDFUTURE split: undo the shift to find its own start.
+        zone = original.tzinfo
+        wall = local_start.astimezone(zone).replace(tzinfo=None) - split[1]
+        key = _utc_key(wall.replace(tzinfo=zone))
     master = facts.masters.get(uid)
     # The library stamps every occurrence with the series' highest SEQUENCE; use the
     # SEQUENCE of the VEVENT the occurrence really comes from.

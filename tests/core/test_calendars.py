@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time as clock
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+import recurring_ical_events
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -30,6 +31,7 @@ from bot.core.calendars import (
     build_series_event,
     export_ics,
     parse_ics,
+    read_ics,
 )
 
 BXL = ZoneInfo("Europe/Brussels")
@@ -364,7 +366,7 @@ def test_floating_weekly_series_with_floating_until_keeps_its_last_occurrence() 
     ]
 
 
-def test_until_given_as_a_date_includes_that_whole_local_day() -> None:
+def test_until_given_as_a_date_is_read_as_recurring_ical_events_reads_it() -> None:
     data = calendar(
         """
         UID:date-until
@@ -372,8 +374,12 @@ def test_until_given_as_a_date_includes_that_whole_local_day() -> None:
         RRULE:FREQ=WEEKLY;UNTIL=20260330
         """
     )
+    library = recurring_ical_events.of(icalendar.Calendar.from_ical(data)).between(*YEAR_2026)
 
-    assert [o.starts_at for o in parse(data)][-1] == utc(2026, 3, 30, 16, 0)
+    starts = [o.starts_at for o in parse(data)]
+
+    assert starts == [c["DTSTART"].dt.astimezone(UTC) for c in library]
+    assert starts[-1] == utc(2026, 3, 23, 17, 0)
 
 
 def test_event_without_end_lasts_one_hour_and_duration_is_honoured() -> None:
@@ -466,15 +472,28 @@ def test_naive_or_reversed_window_is_a_caller_bug() -> None:
 # --------------------------------------------------------------------------- refusals
 
 
-def test_all_day_event_is_refused_with_its_uid_even_outside_the_window() -> None:
+def test_all_day_events_are_set_aside_and_the_timed_ones_imported() -> None:
     data = calendar(
-        "UID:session\nDTSTART:20260316T083000Z",
-        "UID:birthday@google.com\nDTSTART;VALUE=DATE:20300415\nDTEND;VALUE=DATE:20300416",
+        "UID:session\nSUMMARY:Atelier\nDTSTART:20260316T083000Z",
+        "UID:birthday@google.com\nSUMMARY:Anniversaire\nDTSTART;VALUE=DATE:20300415\n"
+        "DTEND;VALUE=DATE:20300416",
+        "UID:break@school\nSUMMARY:Congé de Pâques\nDTSTART;VALUE=DATE:20260406\n"
+        "DTEND;VALUE=DATE:20260418",
     )
 
-    error = refusal(data)
+    read = read_ics(data, window_start=YEAR_2026[0], window_end=YEAR_2026[1])
 
-    assert (error.kind, error.detail) == (CalendarErrorKind.ALL_DAY, "birthday@google.com")
+    assert [o.uid for o in read.occurrences] == ["session"]
+    assert [(e.title, e.first_day, e.last_day) for e in read.all_day] == [
+        ("Congé de Pâques", date(2026, 4, 6), date(2026, 4, 17)),
+        ("Anniversaire", date(2030, 4, 15), date(2030, 4, 15)),
+    ]
+
+
+def test_a_calendar_of_all_day_events_only_is_refused_as_all_day() -> None:
+    data = calendar("UID:holiday\nDTSTART;VALUE=DATE:20260415")
+
+    assert refusal(data).kind == CalendarErrorKind.ALL_DAY
 
 
 @pytest.mark.parametrize(
@@ -539,12 +558,16 @@ def test_an_event_with_unreadable_timing_is_refused_as_malformed_with_its_uid(ev
     assert (error.kind, error.detail) == (CalendarErrorKind.MALFORMED, "bad")
 
 
-def test_event_without_uid_is_refused_with_its_position() -> None:
-    data = calendar("UID:good\nDTSTART:20260316T083000Z", "DTSTART:20260317T083000Z")
+def test_event_without_uid_is_refused_with_its_position_title_and_day() -> None:
+    data = calendar(
+        "UID:good\nDTSTART:20260316T083000Z",
+        "SUMMARY:Atelier cuisine\nDTSTART:20261203T083000Z",
+    )
 
     error = refusal(data)
 
-    assert (error.kind, error.detail) == (CalendarErrorKind.MALFORMED, 2)
+    assert (error.kind, error.detail) == (CalendarErrorKind.MISSING_UID, 2)
+    assert (error.title, error.day) == ("Atelier cuisine", date(2026, 12, 3))
 
 
 def test_input_over_max_bytes_is_refused_as_too_large_before_being_parsed() -> None:
@@ -958,3 +981,51 @@ def test_series_needs_a_uid_and_a_positive_duration() -> None:
         build_series_event(" ", duration=timedelta(hours=1), **common)  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         build_series_event("s", duration=timedelta(0), **common)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- real-world quirks
+
+
+def test_a_thisandfuture_split_gives_each_later_occurrence_its_own_key() -> None:
+    data = calendar(
+        "UID:split\nDTSTART;TZID=Europe/Brussels:20261207T093000\n"
+        "DTEND;TZID=Europe/Brussels:20261207T113000\nRRULE:FREQ=WEEKLY;COUNT=4",
+        "UID:split\nRECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/Brussels:20261214T093000\n"
+        "DTSTART;TZID=Europe/Brussels:20261214T140000\nDTEND;TZID=Europe/Brussels:20261214T160000",
+    )
+
+    occurrences = read_ics(
+        data, window_start=YEAR_2026[0], window_end=utc(2027, 6, 1, 0)
+    ).occurrences
+
+    assert [o.occurrence_key for o in occurrences] == [
+        "20261207T083000Z",
+        "20261214T083000Z",
+        "20261221T083000Z",
+        "20261228T083000Z",
+    ]
+    assert [o.starts_at.hour for o in occurrences] == [8, 13, 13, 13]
+
+
+def test_uids_differing_only_by_spaces_are_one_series_and_reported() -> None:
+    body = "DTSTART;TZID=Europe/Brussels:20260316T093000\nRRULE:FREQ=WEEKLY;COUNT=2"
+    data = calendar(f"UID:series@cpas\n{body}", f"UID: series@cpas \n{body}\nSEQUENCE:1")
+
+    read = read_ics(data, window_start=YEAR_2026[0], window_end=YEAR_2026[1])
+
+    assert [(o.uid, o.sequence) for o in read.occurrences] == [("series@cpas", 1)] * 2
+    assert read.merged_uids == ("series@cpas",)
+
+
+def test_a_session_at_0230_on_the_spring_forward_night_keeps_its_length() -> None:
+    data = calendar(
+        "UID:night\nDTSTART;TZID=Europe/Brussels:20270328T023000\n"
+        "DTEND;TZID=Europe/Brussels:20270328T033000"
+    )
+
+    (occurrence,) = read_ics(
+        data, window_start=YEAR_2026[0], window_end=utc(2027, 6, 1, 0)
+    ).occurrences
+
+    assert occurrence.starts_at == utc(2027, 3, 28, 1, 30)  # the clocks jump to 03:00 then
+    assert occurrence.ends_at - occurrence.starts_at == timedelta(hours=1)
