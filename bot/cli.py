@@ -19,8 +19,10 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import enrolment, organisation
-from bot.core.clock import SystemClock
+from bot.core.calendars import CalendarError, CalendarErrorKind
+from bot.core.clock import Clock, SystemClock
 from bot.core.organisation import OrganisationError
+from bot.core.schedule import ImportSummary
 from bot.i18n import LANGUAGE_CODES
 from bot.qr import deep_link, qr_png
 from bot.settings import Settings
@@ -223,9 +225,57 @@ def cmd_invite_create(settings: Settings, args: argparse.Namespace) -> None:
     print(f"valid until {created.info.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M}, once")
 
 
+CLOCK: Clock = SystemClock()
+"""The time the calendar commands work at; tests and rehearsals set it."""
+
+
+def describe_refusal(error: CalendarError) -> str:
+    """Why a calendar was refused, in one line that names the event or the limit."""
+    kind = error.kind
+    if kind == CalendarErrorKind.MISSING_UID:
+        if error.title and error.day:
+            return f"event '{error.title}' on {error.day:%d %b %Y} has no UID"
+        return f"event #{error.detail} has no UID"
+    if kind == CalendarErrorKind.MALFORMED and error.title:
+        return f"event '{error.title}' has an unreadable date or repeat rule"
+    if kind == CalendarErrorKind.TOO_LARGE and error.limit:
+        return f"larger than {error.limit} bytes"
+    if kind == CalendarErrorKind.TOO_MANY_EVENTS and error.limit:
+        return f"more than {error.limit} events"
+    if kind == CalendarErrorKind.TOO_MANY_OCCURRENCES and error.limit:
+        return f"more than {error.limit} sessions within a year"
+    if kind == CalendarErrorKind.ALL_DAY:
+        return "only all-day events, no session with a time"
+    return str(error)
+
+
+def describe_import(summary: ImportSummary, *, dry_run: bool) -> list[str]:
+    """What an import changes (or would change), then what it left out and why."""
+    verb = "will be told" if dry_run else "told"
+    lines = [
+        f"{summary.created} new, {summary.moved} moved, {summary.cancelled} cancelled, "
+        f"{summary.updated} updated, {summary.unchanged} unchanged; "
+        f"{summary.told} participants {verb}"
+    ]
+    if summary.removed_series:
+        lines.append(
+            "series no longer in the file, cancelled: " + ", ".join(summary.removed_series)
+        )
+    if summary.all_day:
+        titles = ", ".join(e.title or e.uid for e in summary.all_day)
+        lines.append(f"{len(summary.all_day)} all-day events left out (no time): {titles}")
+    for event in summary.all_day_on_session_days:
+        lines.append(
+            f"all-day '{event.title}' ({event.first_day} - {event.last_day}) "
+            "falls on days with sessions of this group"
+        )
+    if summary.merged_uids:
+        lines.append(f"{len(summary.merged_uids)} UIDs written with stray spaces, read as one")
+    return lines
+
+
 def cmd_calendar_import(settings: Settings, args: argparse.Namespace) -> None:
     from bot.core.calendar_sync import import_calendar
-    from bot.core.calendars import CalendarError
 
     path = Path(args.file)
     if not path.is_file():
@@ -236,15 +286,17 @@ def cmd_calendar_import(settings: Settings, args: argparse.Namespace) -> None:
         group = await organisation.find_group(session, args.group)
         try:
             summary = await import_calendar(
-                session, group_id=group.id, data=data, now=SystemClock().now(), tz=settings.tz
+                session, group_id=group.id, data=data, now=CLOCK.now(), tz=settings.tz
             )
         except CalendarError as exc:
-            raise CliError(f"calendar refused ({exc.kind}): {exc}") from None
-        return (
-            f"{group.name}: {summary.created} new, {summary.moved} moved, "
-            f"{summary.updated} updated, {summary.cancelled} cancelled, "
-            f"{summary.unchanged} unchanged"
-        )
+            raise CliError(f"calendar refused: {describe_refusal(exc)}") from None
+        lines = describe_import(summary, dry_run=args.dry_run)
+        name = group.name
+        if args.dry_run:
+            await session.rollback()
+            name = f"{name} (dry run, nothing changed)"
+        lines[0] = f"{name}: {lines[0]}"
+        return "\n".join(lines)
 
     print(_run_in_session(settings, action))
 
@@ -551,6 +603,9 @@ def build_parser() -> argparse.ArgumentParser:
     imp = calendar_sub.add_parser("import", help="import an .ics file into a group")
     imp.add_argument("file")
     imp.add_argument("--group", required=True)
+    imp.add_argument(
+        "--dry-run", action="store_true", help="print what would change, change nothing"
+    )
     imp.set_defaults(func=cmd_calendar_import)
     exp = calendar_sub.add_parser("export", help="export a group's sessions as .ics")
     exp.add_argument("--group", required=True)

@@ -35,6 +35,7 @@ from bot.views import (
     moved_text,
     reason_label,
     reminder_text,
+    series_moved_text,
 )
 from storage.audit import current_actor
 from storage.db import unit_of_work
@@ -418,6 +419,11 @@ async def _render_for_participant(session: Any, deps: Deps, claimed: Claimed) ->
     if change == "cancelled":
         return Rendered(participant.telegram_chat_id, cancelled_text(t, row, language, tz))
     previous_raw = claimed.payload.get("previous_start")
+    if change == "series_moved" and previous_raw:
+        before = datetime.fromisoformat(previous_raw)
+        return Rendered(
+            participant.telegram_chat_id, series_moved_text(t, row, language, tz, before)
+        )
     previous = ""
     if previous_raw:
         before = datetime.fromisoformat(previous_raw)

@@ -6,14 +6,16 @@ right-to-left languages so Telegram does not scramble them.
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import get_day_names
 from babel.support import NullTranslations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import callback_data
 from bot.core.feedback import faces
-from bot.i18n import clock_face, format_day, format_time, isolate, rtl_line
+from bot.i18n import babel_locale, clock_face, format_day, format_time, isolate, rtl_line
 from storage.models import DeclineReason, Session, SessionKind
 
 KIND_EMOJI = {
@@ -93,6 +95,26 @@ def moved_text(
     values = when_values(row, language, tz) | {"previous": isolate(previous, language)}
     text = _(
         "🔄 Changement : %(kind)s %(title)s\n❌ Pas le %(previous)s\n✅ Nouveau : %(day)s, %(time)s"
+    )
+    return rtl_line(text % values, language)
+
+
+def series_moved_text(
+    t: NullTranslations, row: Session, language: str, tz: ZoneInfo, previous: datetime
+) -> str:
+    """One message for a whole series that changed its time, named by its first session."""
+    _ = t.gettext
+    before = previous.astimezone(tz)
+    weekday = get_day_names("wide", locale=babel_locale(language))[before.weekday()]
+    values = when_values(row, language, tz) | {
+        "previous_day": isolate(weekday, language),
+        "previous_time": isolate(format_time(previous, language, tz), language),
+    }
+    text = _(
+        "🔄 Nouvel horaire pour toute la série : %(kind)s %(title)s\n"
+        "✅ À partir du %(day)s, %(time)s\n"
+        "❌ Avant : le %(previous_day)s, %(previous_time)s\n"
+        "Vos réponses restent enregistrées."
     )
     return rtl_line(text % values, language)
 

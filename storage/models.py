@@ -415,3 +415,23 @@ class SenderHeartbeat(Base):
 
     instance_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CalendarImport(Base):
+    """A calendar file sent to the bot, waiting for its referent to confirm the preview.
+
+    Kept in the database, not in memory, so that a confirmation tapped after a restart
+    still applies; the file itself stays on Telegram's side (``file_id``) and is fetched
+    again on confirmation, checked against ``digest``.
+    """
+
+    __tablename__ = "calendar_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"), default=None)
+    file_id: Mapped[str] = mapped_column(String(200))
+    digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    outcome: Mapped[str | None] = mapped_column(String(16), default=None)  # applied/dropped

@@ -237,6 +237,7 @@ class CalendarErrorKind(StrEnum):
     MALFORMED = "malformed"
     MISSING_UID = "missing_uid"
     TOO_LARGE = "too_large"
+    TOO_MANY_EVENTS = "too_many_events"
     TOO_MANY_OCCURRENCES = "too_many_occurrences"
     ALL_DAY = "all_day"  # only when nothing but all-day events remains
     NO_EVENTS = "no_events"
@@ -356,8 +357,8 @@ def read_ics(
     The whole calendar is refused with :class:`CalendarError` rather than imported in part,
     because a partial import would make the missing sessions look cancelled:
 
-    * more than ``max_bytes`` (checked before parsing) or ``max_events`` VEVENTs: TOO_LARGE,
-      with ``limit`` set;
+    * more than ``max_bytes`` (checked before parsing): TOO_LARGE; more than ``max_events``
+      VEVENTs: TOO_MANY_EVENTS; both with ``limit`` set;
     * not a VCALENDAR, or an unreadable date, rule...: MALFORMED; an event without UID:
       MISSING_UID, with its title and day;
     * no VEVENT at all: NO_EVENTS (an empty feed is more likely a broken export than a
@@ -386,7 +387,7 @@ def read_ics(
     calendar = _load_calendar(data)
     events = _events_of(calendar)
     if len(events) > max_events:
-        raise CalendarError(CalendarErrorKind.TOO_LARGE, len(events), limit=max_events)
+        raise CalendarError(CalendarErrorKind.TOO_MANY_EVENTS, len(events), limit=max_events)
     if not events:
         raise CalendarError(CalendarErrorKind.NO_EVENTS)
     all_day_uids: set[str] = set()
@@ -997,7 +998,8 @@ def export_ics(sessions: Iterable[ExportableSession], *, calendar_name: str, tz:
 
     Raises:
         ValueError: on a naive datetime, an end before the start, a negative SEQUENCE,
-            half a coordinate pair or a UID given twice (caller bugs).
+            half a coordinate pair, a UID and RECURRENCE-ID given twice or a RECURRENCE-ID
+            that is not a UTC key (caller bugs).
     """
     ordered = list(sessions)
     for session in ordered:
@@ -1011,9 +1013,9 @@ def export_ics(sessions: Iterable[ExportableSession], *, calendar_name: str, tz:
             raise ValueError(f"session {session.uid!r} ends before it starts")
         if session.sequence < 0:
             raise ValueError(f"session {session.uid!r} has a negative sequence")
-    uids = [session.uid for session in ordered]
+    uids = [(session.uid, session.recurrence_id) for session in ordered]
     if len(set(uids)) != len(uids):
-        raise ValueError("each session must have its own UID")
+        raise ValueError("each session must have its own UID and RECURRENCE-ID")
     ordered.sort(key=lambda s: (s.starts_at, s.uid))
 
     calendar = _new_calendar()
@@ -1049,6 +1051,9 @@ def _session_event(session: ExportableSession, tz: ZoneInfo) -> icalendar.Event:
     event = icalendar.Event()
     event.add("uid", session.uid)
     event.add("dtstamp", session.updated_at.astimezone(UTC).replace(microsecond=0))
+    if session.recurrence_id is not None:
+        original = datetime.strptime(session.recurrence_id, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        event.add("recurrence-id", original)
     event.add("dtstart", _written_time(session.starts_at, tz))
     event.add("dtend", _written_time(session.ends_at, tz))
     event.add("sequence", session.sequence)

@@ -337,16 +337,49 @@ async def notify_change(
         return 0
     row = await session.get(Session, change.session_id)
     assert row is not None
+    return await _notice(session, row, str(change.kind), change.previous_start, "chg", now=now)
+
+
+async def notify_series_move(
+    session: AsyncSession,
+    changes: Sequence[SessionChange],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+) -> int:
+    """A whole series moved: replan each session, but tell each participant once.
+
+    Eighteen "moved" messages for one change of hour would drown the one that matters;
+    the notice names the first coming session and its old time ("from now on 10:00
+    instead of 09:30").
+    """
+    for change in changes:
+        await plan_session(session, change.session_id, now=now, tz=tz)
+    first = min(changes, key=lambda c: c.previous_start or now)
+    row = await session.get(Session, first.session_id)
+    assert row is not None
+    return await _notice(session, row, "series_moved", first.previous_start, "chgs", now=now)
+
+
+async def _notice(
+    session: AsyncSession,
+    row: Session,
+    change: str,
+    previous_start: datetime | None,
+    key_prefix: str,
+    *,
+    now: datetime,
+) -> int:
     payload = json.dumps(
         {
-            "change": str(change.kind),
-            "previous_start": change.previous_start.isoformat() if change.previous_start else None,
+            "change": change,
+            "previous_start": previous_start.isoformat() if previous_start else None,
         }
     )
     rows = [
         {
             "kind": OutboxKind.NOTICE,
-            "dedupe_key": f"chg:{row.id}:{participant.id}:{row.sequence}",
+            "dedupe_key": f"{key_prefix}:{row.id}:{participant.id}:{row.sequence}",
             "participant_id": participant.id,
             "session_id": row.id,
             "payload": payload,
@@ -611,6 +644,11 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
     if row is None:
         return Verdict.SKIP
     if claimed.kind == OutboxKind.NOTICE:
+        # A notice the session's later fate contradicts (moved, then cancelled) stays
+        # unsent: the newer notice says what holds.
+        cancelled_notice = claimed.payload.get("change") == "cancelled"
+        if cancelled_notice != (row.status == SessionStatus.CANCELLED):
+            return Verdict.SKIP
         return Verdict.SEND if row.ends_at > now else Verdict.EXPIRE
     if claimed.kind == OutboxKind.FEEDBACK:
         if row.status != SessionStatus.SCHEDULED:

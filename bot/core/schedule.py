@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.core.calendars import ImportedOccurrence, Place
+from bot.core.calendars import DEFAULT_TZ, AllDayEvent, ImportedOccurrence, Place
 from storage.models import (
     Group,
     Membership,
@@ -51,6 +51,14 @@ class ImportSummary:
     cancelled: int
     unchanged: int
     changes: tuple[SessionChange, ...]
+    # Series of this group absent from the file: their coming sessions are among ``cancelled``.
+    removed_series: tuple[str, ...] = ()
+    # Filled by the calendar import: what the file held that is not a session, and who
+    # will be told of a change (each participant once, however many changes).
+    all_day: tuple[AllDayEvent, ...] = ()
+    all_day_on_session_days: tuple[AllDayEvent, ...] = ()
+    merged_uids: tuple[str, ...] = ()
+    told: int = 0
 
 
 class ScheduleError(Exception):
@@ -182,12 +190,20 @@ async def import_occurrences(
     occurrences: Sequence[ImportedOccurrence],
     now: datetime,
     window_start: datetime,
+    tz: ZoneInfo = DEFAULT_TZ,
 ) -> ImportSummary:
     """Upsert a calendar's occurrences into a group's sessions, keyed by (UID, occurrence).
 
-    Re-importing the same file changes nothing. An occurrence of a known UID that vanished
-    from the file (an EXDATE added, a series shortened) is a cancellation, but only for
-    sessions still to come: the past is not rewritten by a newer export.
+    Re-importing the same file changes nothing, and neither does re-importing the group's
+    own export (it keeps each session's UID and key, the bot's own sessions included). An
+    occurrence of a known UID that vanished from the file (an EXDATE added, a series
+    shortened) is a cancellation, and so is every coming session of a series the file no
+    longer holds at all; but only for sessions still to come: the past is not rewritten.
+
+    When a whole series is moved (Outlook rewrites DTSTART, so every key changes), each
+    vanished session is paired with the new occurrence of the same series on the same
+    local day, or else at the same position: it is the same session moved, and its
+    answers stay attached.
     """
     group = await session.get(Group, group_id)
     if group is None or group.closed_at is not None:
@@ -196,17 +212,20 @@ async def import_occurrences(
         (row.uid, row.occurrence_key): row
         for row in (
             await session.scalars(
-                select(Session).where(Session.group_id == group_id, Session.source == "ics")
+                select(Session).where(
+                    Session.group_id == group_id, Session.source.in_(("ics", "bot"))
+                )
             )
         ).all()
     }
+    renamed = _pair_moved_series(existing, occurrences, now=now, tz=tz)
     seen: set[tuple[str, str]] = set()
     changes: list[SessionChange] = []
     counts = {"created": 0, "updated": 0, "moved": 0, "cancelled": 0, "unchanged": 0}
     for occ in occurrences:
         key = (occ.uid, occ.occurrence_key)
         seen.add(key)
-        row = existing.get(key)
+        row = existing.get(key) or renamed.get(key)
         if row is None:
             if occ.cancelled or occ.ends_at <= now:
                 continue
@@ -231,11 +250,12 @@ async def import_occurrences(
             changes.append(SessionChange(row.id, ChangeKind.CREATED))
             counts["created"] += 1
             continue
+        if key in renamed:
+            seen.add((row.uid, row.occurrence_key))
+            row.occurrence_key = occ.occurrence_key
         if occ.cancelled:
             if row.status != SessionStatus.CANCELLED and row.ends_at > now:
-                row.status = SessionStatus.CANCELLED
-                row.updated_at = now
-                changes.append(SessionChange(row.id, ChangeKind.CANCELLED, row.starts_at))
+                changes.append(_cancel(row, now))
                 counts["cancelled"] += 1
             else:
                 counts["unchanged"] += 1
@@ -247,19 +267,80 @@ async def import_occurrences(
             changes.append(change)
             counts["moved" if change.kind == ChangeKind.MOVED else "updated"] += 1
     imported_uids = {occ.uid for occ in occurrences}
+    removed_series: set[str] = set()
     for key, row in existing.items():
-        vanished = key not in seen and key[0] in imported_uids
-        if (
-            vanished
-            and row.status != SessionStatus.CANCELLED
-            and row.starts_at >= window_start
-            and row.ends_at > now
-        ):
-            row.status = SessionStatus.CANCELLED
-            row.updated_at = now
-            changes.append(SessionChange(row.id, ChangeKind.CANCELLED, row.starts_at))
+        if key in seen or row.status == SessionStatus.CANCELLED or row.ends_at <= now:
+            continue
+        if row.starts_at < window_start:
+            continue
+        if key[0] in imported_uids:
+            changes.append(_cancel(row, now))
             counts["cancelled"] += 1
-    return ImportSummary(changes=tuple(changes), **counts)
+        elif row.source == "ics":
+            # The whole series left the file: cancelled like a removed occurrence. The bot
+            # previews this before applying it, so the referent confirms it first.
+            changes.append(_cancel(row, now))
+            counts["cancelled"] += 1
+            removed_series.add(row.title)
+    return ImportSummary(
+        created=counts["created"],
+        updated=counts["updated"],
+        moved=counts["moved"],
+        cancelled=counts["cancelled"],
+        unchanged=counts["unchanged"],
+        changes=tuple(changes),
+        removed_series=tuple(sorted(removed_series)),
+    )
+
+
+def _cancel(row: Session, now: datetime) -> SessionChange:
+    """Cancel an imported session; the new SEQUENCE gives its notice a key of its own, so a
+    session moved and then cancelled still tells its participants it is cancelled."""
+    row.status = SessionStatus.CANCELLED
+    row.sequence += 1
+    row.updated_at = now
+    return SessionChange(row.id, ChangeKind.CANCELLED, row.starts_at)
+
+
+def _pair_moved_series(
+    existing: dict[tuple[str, str], Session],
+    occurrences: Sequence[ImportedOccurrence],
+    *,
+    now: datetime,
+    tz: ZoneInfo,
+) -> dict[tuple[str, str], Session]:
+    """New occurrence keys that are known sessions moved with their whole series.
+
+    Only coming, imported sessions are paired; each series is paired on its own: first by
+    local day, then what is left by position when as many vanished as appeared.
+    """
+    new_keys = {(occ.uid, occ.occurrence_key) for occ in occurrences}
+    vanished: dict[str, list[Session]] = {}
+    for key, row in existing.items():
+        if key not in new_keys and row.source == "ics" and row.ends_at > now:
+            vanished.setdefault(row.uid, []).append(row)
+    appeared: dict[str, list[ImportedOccurrence]] = {}
+    for occ in occurrences:
+        if (occ.uid, occ.occurrence_key) not in existing and occ.uid in vanished:
+            if not occ.cancelled and occ.ends_at > now:
+                appeared.setdefault(occ.uid, []).append(occ)
+    paired: dict[tuple[str, str], Session] = {}
+    for uid, new in appeared.items():
+        old = sorted(vanished[uid], key=lambda r: r.starts_at)
+        new = sorted(new, key=lambda o: o.starts_at)
+        by_day = {r.starts_at.astimezone(tz).date(): r for r in old}
+        left_new: list[ImportedOccurrence] = []
+        for occ in new:
+            same_day = by_day.pop(occ.starts_at.astimezone(tz).date(), None)
+            if same_day is None:
+                left_new.append(occ)
+            else:
+                paired[(uid, occ.occurrence_key)] = same_day
+        left_old = sorted(by_day.values(), key=lambda r: r.starts_at)
+        if len(left_old) == len(left_new):
+            for same_place, occ in zip(left_old, left_new, strict=True):
+                paired[(uid, occ.occurrence_key)] = same_place
+    return paired
 
 
 def _update_from(row: Session, occ: ImportedOccurrence, now: datetime) -> SessionChange | None:

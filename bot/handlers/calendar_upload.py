@@ -1,28 +1,70 @@
-"""Staff send an .ics file to the bot, pick the group, and the calendar is imported."""
+"""Staff send an .ics file to the bot, pick the group, read the preview, then apply it.
+
+Nothing changes and nobody is told before the referent taps "apply": the preview is the
+import itself, rolled back. The file and the group picked wait in the database
+(:mod:`bot.core.calendar_previews`), so a confirmation survives a restart; every tap
+checks the staff role and that the import is still theirs and undecided.
+"""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
 from babel.support import NullTranslations
-from telegram import Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import CallbackQueryHandler, MessageHandler, filters
 
 from bot import callback_data
 from bot.context import BotContext
-from bot.core import organisation
+from bot.core import calendar_previews, organisation
 from bot.core.calendar_sync import import_calendar
-from bot.core.calendars import CalendarError, CalendarErrorKind
+from bot.core.calendars import AllDayEvent, CalendarError, CalendarErrorKind
+from bot.core.schedule import ImportSummary
 from bot.dispatcher import wake
-from bot.handlers.common import answer, staff_only
-from bot.keyboards import group_picker
+from bot.handlers.common import Who, answer, answer_stale, staff_only
+from bot.i18n import format_date
 from storage.db import unit_of_work
+from storage.models import CalendarImport
 
 GROUP = "icg"
-FILE_KEY = "ics_file_id"
+APPLY = "icy"
+DROP = "icn"
 MAX_FILE_BYTES = 2_000_000
+SHOWN_TITLES = 3
+_UTC_ZONE = ZoneInfo("UTC")  # a local date, shown as it is
 
 
-def calendar_error_text(t: NullTranslations, error: CalendarError) -> str:
+def calendar_error_text(t: NullTranslations, error: CalendarError, language: str = "fr") -> str:
+    """One line that says why, naming the event or the limit when the error knows it."""
     _ = t.gettext
+    kind, limit = error.kind, error.limit
+    if kind == CalendarErrorKind.MISSING_UID and error.title and error.day is not None:
+        return _(
+            "⚠️ L'événement « %(title)s » du %(day)s n'a pas d'identifiant (UID). "
+            "Rien n'a été importé."
+        ) % {"title": error.title, "day": _day(error.day, language)}
+    if kind == CalendarErrorKind.MISSING_UID:
+        return _(
+            "⚠️ L'événement n° %(position)s n'a pas d'identifiant (UID). Rien n'a été importé."
+        ) % {"position": error.detail}
+    if kind == CalendarErrorKind.MALFORMED and error.title:
+        return _(
+            "⚠️ L'événement « %(title)s » a une date ou une répétition illisible. "
+            "Rien n'a été importé."
+        ) % {"title": error.title}
+    if kind == CalendarErrorKind.TOO_LARGE and limit:
+        return _("⚠️ Ce fichier dépasse %(size)d Mo. Rien n'a été importé.") % {
+            "size": max(1, limit // 1_000_000)
+        }
+    if kind == CalendarErrorKind.TOO_MANY_EVENTS and limit:
+        return _("⚠️ Ce calendrier a plus de %(limit)d événements. Rien n'a été importé.") % {
+            "limit": limit
+        }
+    if kind == CalendarErrorKind.TOO_MANY_OCCURRENCES and limit:
+        return _("⚠️ Ce calendrier a plus de %(limit)d séances sur un an. Rien n'a été importé.") % {
+            "limit": limit
+        }
     texts = {
         CalendarErrorKind.MALFORMED: _("⚠️ Ce fichier n'est pas un calendrier lisible (.ics)."),
         CalendarErrorKind.TOO_LARGE: _("⚠️ Ce calendrier est trop grand. Rien n'a été importé."),
@@ -33,16 +75,128 @@ def calendar_error_text(t: NullTranslations, error: CalendarError) -> str:
             "⚠️ Les répétitions de ce calendrier sont trop complexes. Rien n'a été importé."
         ),
         CalendarErrorKind.ALL_DAY: _(
-            "⚠️ Ce calendrier contient des événements « toute la journée » : donnez une heure "
-            "de début et de fin à chaque séance. Rien n'a été importé."
+            "⚠️ Ce calendrier ne contient que des événements « toute la journée » : "
+            "aucune séance à importer."
         ),
         CalendarErrorKind.NO_EVENTS: _("⚠️ Ce calendrier ne contient aucun événement."),
     }
     return texts.get(error.kind, texts[CalendarErrorKind.MALFORMED])
 
 
+def _day(day: date, language: str) -> str:
+    return format_date(datetime.combine(day, time(12), tzinfo=UTC), language, _UTC_ZONE)
+
+
+def _titles(events: tuple[AllDayEvent, ...] | tuple[str, ...]) -> str:
+    names = [e.title if isinstance(e, AllDayEvent) else e for e in events]
+    shown = ", ".join(f"« {name} »" for name in names[:SHOWN_TITLES] if name)
+    return f"{shown}, …" if len(names) > SHOWN_TITLES else shown
+
+
+def summary_lines(t: NullTranslations, summary: ImportSummary, language: str) -> list[str]:
+    """One complete sentence per line: what changes, who is told, what is left out."""
+    counted = [
+        (
+            summary.created,
+            t.ngettext(
+                "➕ %(count)d nouvelle séance", "➕ %(count)d nouvelles séances", summary.created
+            ),
+        ),
+        (
+            summary.moved,
+            t.ngettext(
+                "🔄 %(count)d séance déplacée", "🔄 %(count)d séances déplacées", summary.moved
+            ),
+        ),
+        (
+            summary.cancelled,
+            t.ngettext(
+                "🚫 %(count)d séance annulée", "🚫 %(count)d séances annulées", summary.cancelled
+            ),
+        ),
+        (
+            summary.updated,
+            t.ngettext(
+                "✏️ %(count)d séance modifiée (titre ou lieu)",
+                "✏️ %(count)d séances modifiées (titre ou lieu)",
+                summary.updated,
+            ),
+        ),
+        (
+            summary.unchanged,
+            t.ngettext(
+                "▫️ %(count)d séance sans changement",
+                "▫️ %(count)d séances sans changement",
+                summary.unchanged,
+            ),
+        ),
+    ]
+    lines = [text % {"count": count} for count, text in counted if count]
+    _ = t.gettext
+    if summary.removed_series:
+        lines.append(
+            _("⚠️ Série absente du fichier, ses séances à venir sont annulées : %(titles)s")
+            % {"titles": _titles(summary.removed_series)}
+        )
+    lines.append(
+        t.ngettext(
+            "📣 %(count)d participant sera prévenu.",
+            "📣 %(count)d participants seront prévenus.",
+            summary.told,
+        )
+        % {"count": summary.told}
+    )
+    if summary.all_day:
+        lines.append(
+            t.ngettext(
+                "📅 %(count)d événement « toute la journée » laissé de côté "
+                "(le robot n'importe que les séances avec une heure) : %(titles)s",
+                "📅 %(count)d événements « toute la journée » laissés de côté "
+                "(le robot n'importe que les séances avec une heure) : %(titles)s",
+                len(summary.all_day),
+            )
+            % {"count": len(summary.all_day), "titles": _titles(summary.all_day)}
+        )
+    for event in summary.all_day_on_session_days:
+        lines.append(
+            _("⚠️ « %(title)s » (%(first)s – %(last)s) tombe sur des jours de séance du groupe.")
+            % {
+                "title": event.title,
+                "first": _day(event.first_day, language),
+                "last": _day(event.last_day, language),
+            }
+        )
+    if summary.merged_uids:
+        count = len(summary.merged_uids)
+        lines.append(
+            t.ngettext(
+                "🔗 %(count)d série écrite deux fois (UID avec espaces) : lue une fois.",
+                "🔗 %(count)d séries écrites deux fois (UID avec espaces) : lues une fois.",
+                count,
+            )
+            % {"count": count}
+        )
+    return lines
+
+
+def _confirm_buttons(t: NullTranslations, import_id: int) -> InlineKeyboardMarkup:
+    _ = t.gettext
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    _("✅ Appliquer"), callback_data=callback_data.encode(APPLY, import_id)
+                ),
+                InlineKeyboardButton(
+                    _("✖️ Annuler"), callback_data=callback_data.encode(DROP, import_id)
+                ),
+            ]
+        ]
+    )
+
+
 async def document_received(update: Update, context: BotContext) -> None:
-    """An .ics from staff: ask which group it is for."""
+    """An .ics from staff: keep its file id, ask which group it is for."""
     who = await staff_only(update, context)
     message = update.effective_message
     if who is None or who.staff is None or message is None or message.document is None:
@@ -50,68 +204,173 @@ async def document_received(update: Update, context: BotContext) -> None:
     _ = who.t.gettext
     document = message.document
     if (document.file_size or 0) > MAX_FILE_BYTES:
-        await answer(update, _("⚠️ Ce calendrier est trop grand. Rien n'a été importé."))
-        return
-    async with unit_of_work(context.deps.sessionmaker) as session:
-        groups = await organisation.groups_for_staff(
-            session, staff_id=who.staff.id, sees_everything=who.staff.sees_everything
+        await answer(
+            update,
+            _("⚠️ Ce fichier dépasse %(size)d Mo. Rien n'a été importé.")
+            % {"size": MAX_FILE_BYTES // 1_000_000},
         )
-    if not groups:
-        await answer(update, _("Vous n'avez pas encore de groupe."))
         return
-    assert context.user_data is not None
-    context.user_data[FILE_KEY] = document.file_id
-    markup = group_picker(groups, GROUP)
-    await message.reply_text(_("📥 Importer ce calendrier dans quel groupe ?"), reply_markup=markup)
-
-
-async def group_for_calendar(update: Update, context: BotContext) -> None:
-    query = update.callback_query
-    who = await staff_only(update, context)
-    if query is None or who is None or who.staff is None or context.user_data is None:
-        return
-    _ = who.t.gettext
-    values = callback_data.decode_ints(query.data, GROUP, 1)
-    file_id = context.user_data.get(FILE_KEY)
     deps = context.deps
     async with unit_of_work(deps.sessionmaker) as session:
         groups = await organisation.groups_for_staff(
             session, staff_id=who.staff.id, sees_everything=who.staff.sees_everything
         )
-    if values is None or values[0] not in {g.id for g in groups}:
-        await answer(update, _("⛔ Action non autorisée."))
+        if groups:
+            import_id = await calendar_previews.hold_file(
+                session, staff_id=who.staff.id, file_id=document.file_id, now=deps.clock.now()
+            )
+            await session.commit()
+    if not groups:
+        await answer(update, _("Vous n'avez pas encore de groupe."))
         return
-    if file_id is None:
-        await answer(update, _("⚠️ Envoyez à nouveau le fichier .ics."))
-        return
-    await query.answer()
-    data = bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
-    async with unit_of_work(deps.sessionmaker) as session:
+    markup = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"{group.module_name} · {group.name}"[:64],
+                    callback_data=callback_data.encode(GROUP, import_id, group.id),
+                )
+            ]
+            for group in groups
+        ]
+    )
+    await message.reply_text(_("📥 Importer ce calendrier dans quel groupe ?"), reply_markup=markup)
+
+
+async def _may_use_group(who: Who, context: BotContext, group_id: int) -> bool:
+    assert who.staff is not None
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        groups = await organisation.groups_for_staff(
+            session, staff_id=who.staff.id, sees_everything=who.staff.sees_everything
+        )
+    return group_id in {g.id for g in groups}
+
+
+async def _download(context: BotContext, file_id: str) -> bytes:
+    return bytes(await (await context.bot.get_file(file_id)).download_as_bytearray())
+
+
+async def _pending(who: Who, context: BotContext, import_id: int) -> CalendarImport | None:
+    """The sender's own undecided import, read and detached (no transaction held)."""
+    assert who.staff is not None
+    async with unit_of_work(context.deps.sessionmaker) as session:
+        return await calendar_previews.pending(
+            session, import_id=import_id, staff_id=who.staff.id, now=context.deps.clock.now()
+        )
+
+
+async def _preview(
+    context: BotContext, group_id: int, data: bytes
+) -> ImportSummary | CalendarError:
+    deps = context.deps
+    async with unit_of_work(deps.sessionmaker) as session:  # rolled back: a preview only
         try:
-            summary = await import_calendar(
-                session, group_id=values[0], data=data, now=deps.clock.now(), tz=deps.settings.tz
+            return await import_calendar(
+                session, group_id=group_id, data=data, now=deps.clock.now(), tz=deps.settings.tz
             )
         except CalendarError as exc:
-            await query.edit_message_text(calendar_error_text(who.t, exc))
-            return
-        await session.commit()
-    context.user_data.pop(FILE_KEY, None)
-    wake(context.application)
-    await query.edit_message_text(
-        _(
-            "✅ Calendrier importé.\n"
-            "Nouvelles séances : %(created)d\n"
-            "Déplacées ou modifiées : %(moved)d\n"
-            "Annulées : %(cancelled)d\n"
-            "Sans changement : %(unchanged)d"
+            return exc
+
+
+async def group_for_calendar(update: Update, context: BotContext) -> None:
+    """The group is picked: show what the import would change, with apply/cancel buttons."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or who.staff is None:
+        return
+    values = callback_data.decode_ints(query.data, GROUP, 2)
+    held = await _pending(who, context, values[0]) if values else None
+    if values is None or held is None or not await _may_use_group(who, context, values[1]):
+        await answer_stale(update, who)
+        return
+    await query.answer()
+    data = await _download(context, held.file_id)
+    outcome = await _preview(context, values[1], data)
+    deps = context.deps
+    async with unit_of_work(deps.sessionmaker) as session:
+        row = await calendar_previews.pending(
+            session, import_id=values[0], staff_id=who.staff.id, now=deps.clock.now()
         )
-        % {
-            "created": summary.created,
-            "moved": summary.moved + summary.updated,
-            "cancelled": summary.cancelled,
-            "unchanged": summary.unchanged,
-        }
+        if row is None:  # decided meanwhile by another tap
+            return
+        if isinstance(outcome, CalendarError):
+            calendar_previews.decide(row, calendar_previews.REFUSED, now=deps.clock.now())
+        else:
+            calendar_previews.previewed(row, group_id=values[1], data=data)
+        await session.commit()
+    if isinstance(outcome, CalendarError):
+        await query.edit_message_text(calendar_error_text(who.t, outcome, who.language))
+        return
+    _ = who.t.gettext
+    lines = summary_lines(who.t, outcome, who.language)
+    text = "\n".join(
+        [_("📋 Aperçu : rien n'a encore changé."), *lines, _("Appliquer ces changements ?")]
     )
+    await query.edit_message_text(text, reply_markup=_confirm_buttons(who.t, values[0]))
+
+
+async def apply_calendar(update: Update, context: BotContext) -> None:
+    """The referent confirms the preview: fetch the same file again and apply it."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or who.staff is None:
+        return
+    values = callback_data.decode_ints(query.data, APPLY, 1)
+    held = await _pending(who, context, values[0]) if values else None
+    group_id = held.group_id if held else None
+    if values is None or held is None or group_id is None:
+        await answer_stale(update, who)
+        return
+    if not await _may_use_group(who, context, group_id):
+        await answer_stale(update, who)
+        return
+    await query.answer()
+    data = await _download(context, held.file_id)
+    deps = context.deps
+    async with unit_of_work(deps.sessionmaker) as session:
+        row = await calendar_previews.pending(
+            session, import_id=values[0], staff_id=who.staff.id, now=deps.clock.now()
+        )
+        if row is None or calendar_previews.digest(data) != held.digest:
+            await answer_stale(update, who)
+            return
+        try:
+            summary = await import_calendar(
+                session, group_id=group_id, data=data, now=deps.clock.now(), tz=deps.settings.tz
+            )
+        except CalendarError as exc:
+            await query.edit_message_text(calendar_error_text(who.t, exc, who.language))
+            return
+        calendar_previews.decide(row, calendar_previews.APPLIED, now=deps.clock.now())
+        await session.commit()
+    wake(context.application)
+    _ = who.t.gettext
+    lines = summary_lines(who.t, summary, who.language)
+    await query.edit_message_text("\n".join([_("✅ Calendrier importé."), *lines]))
+
+
+async def drop_calendar(update: Update, context: BotContext) -> None:
+    """The referent cancels the preview: nothing changes."""
+    query = update.callback_query
+    who = await staff_only(update, context)
+    if query is None or who is None or who.staff is None:
+        return
+    values = callback_data.decode_ints(query.data, DROP, 1)
+    deps = context.deps
+    async with unit_of_work(deps.sessionmaker) as session:
+        row = None
+        if values is not None:
+            row = await calendar_previews.pending(
+                session, import_id=values[0], staff_id=who.staff.id, now=deps.clock.now()
+            )
+        if row is not None:
+            calendar_previews.decide(row, calendar_previews.DROPPED, now=deps.clock.now())
+            await session.commit()
+    if row is None:
+        await answer_stale(update, who)
+        return
+    await query.answer()
+    await query.edit_message_text(who.t.gettext("✖️ Import annulé : rien n'a changé."))
 
 
 HANDLERS = [
@@ -121,4 +380,6 @@ HANDLERS = [
         document_received,
     ),
     CallbackQueryHandler(group_for_calendar, pattern=callback_data.pattern(GROUP)),
+    CallbackQueryHandler(apply_calendar, pattern=callback_data.pattern(APPLY)),
+    CallbackQueryHandler(drop_calendar, pattern=callback_data.pattern(DROP)),
 ]

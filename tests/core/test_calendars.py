@@ -576,12 +576,12 @@ def test_input_over_max_bytes_is_refused_as_too_large_before_being_parsed() -> N
     assert (error.kind, error.detail) == (CalendarErrorKind.TOO_LARGE, 27)
 
 
-def test_more_vevents_than_max_events_is_refused_as_too_large() -> None:
+def test_more_vevents_than_max_events_is_refused_naming_the_limit() -> None:
     data = calendar(*(f"UID:e{i}\nDTSTART:20260316T0{i}3000Z" for i in range(3)))
 
     error = refusal(data, max_events=2)
 
-    assert (error.kind, error.detail) == (CalendarErrorKind.TOO_LARGE, 3)
+    assert (error.kind, error.detail, error.limit) == (CalendarErrorKind.TOO_MANY_EVENTS, 3, 2)
 
 
 @pytest.mark.parametrize(

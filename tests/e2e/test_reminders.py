@@ -288,8 +288,11 @@ async def test_a_staff_member_imports_a_calendar_by_sending_the_file(harness: Ha
     h.server.send_document(referent, "fle.ics", ics(), "text/calendar")
     question = await h.server.wait_for_bot_message(referent.id, count_before=before)
     await h.tap(referent, question, "INSERTION SOCIALE · FLE lundi")
+    preview = h.server.message(referent.id, question["message_id"])
+    assert "4 nouvelles séances" in preview["text"] and "rien n'a encore changé" in preview["text"]
+    await h.tap(referent, preview, "✅ Appliquer")
     summary = h.server.message(referent.id, question["message_id"])["text"]
-    assert "Nouvelles séances : 4" in summary
+    assert summary.startswith("✅ Calendrier importé.") and "4 nouvelles séances" in summary
     h.server.send_document(amina, "fle.ics", ics(), "text/calendar")
     await h.idle()
     assert "réservée à l'équipe" in h.last(amina)["text"]
