@@ -295,6 +295,8 @@ async def group_for_calendar(update: Update, context: BotContext) -> None:
             return
         if isinstance(outcome, CalendarError):
             calendar_previews.decide(row, calendar_previews.REFUSED, now=deps.clock.now())
+        elif not outcome.changes:  # nothing to apply: no button to tap
+            calendar_previews.decide(row, calendar_previews.DROPPED, now=deps.clock.now())
         else:
             calendar_previews.previewed(row, group_id=values[1], data=data)
         await session.commit()
@@ -303,6 +305,10 @@ async def group_for_calendar(update: Update, context: BotContext) -> None:
         return
     _ = who.t.gettext
     lines = summary_lines(who.t, outcome, who.language)
+    if not outcome.changes:
+        header = _("✅ Ce calendrier est déjà à jour : rien à changer.")
+        await query.edit_message_text("\n".join([header, *lines]))
+        return
     text = "\n".join(
         [_("📋 Aperçu : rien n'a encore changé."), *lines, _("Appliquer ces changements ?")]
     )
