@@ -150,3 +150,57 @@ async def test_an_export_reads_back_as_the_same_sessions(sessionmaker, clock):
     rows = await _sessions(sessionmaker)
     starts = sorted(r.starts_at for r in rows)
     assert starts[0::2] == starts[1::2], "each exported session came back at the same time"
+
+
+async def _notices(sessionmaker) -> list[OutboxMessage]:
+    async with sessionmaker() as session:
+        return list(
+            (
+                await session.scalars(
+                    select(OutboxMessage).where(OutboxMessage.kind == OutboxKind.NOTICE)
+                )
+            ).all()
+        )
+
+
+async def test_a_whole_series_moved_keeps_its_sessions_and_tells_each_participant_once(
+    sessionmaker, clock
+):
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    await _import(sessionmaker, prog.group_id, ics(), clock.now())
+    before = {r.id for r in await _sessions(sessionmaker)}
+    at_ten = ics().replace(b"T093000", b"T100000").replace(b"T113000", b"T120000")
+
+    summary = await _import(sessionmaker, prog.group_id, at_ten, clock.now())
+
+    assert (summary.created, summary.moved, summary.cancelled, summary.told) == (0, 4, 0, 2)
+    rows = await _sessions(sessionmaker)
+    assert {r.id for r in rows} == before
+    assert [r.starts_at.hour for r in rows] == [9] * 4  # 10:00 in Brussels
+    notices = await _notices(sessionmaker)
+    assert len(notices) == 2 and all('"series_moved"' in n.payload for n in notices)
+    again = await _import(sessionmaker, prog.group_id, at_ten, clock.now())
+    assert (again.moved, again.unchanged) == (0, 4)
+
+
+async def test_a_series_gone_from_the_file_is_cancelled_and_the_bots_own_sessions_stay(
+    sessionmaker, clock
+):
+    prog = await programme(sessionmaker, clock.now(), participants=1)
+    await _import(sessionmaker, prog.group_id, ics(), clock.now())
+    other = ics().replace(b"fle-lundi@cpas", b"other@cpas").replace(b"COUNT=4", b"COUNT=1")
+
+    summary = await _import(sessionmaker, prog.group_id, other, clock.now())
+
+    assert (summary.created, summary.cancelled) == (1, 4)
+    assert summary.removed_series == ("Atelier FLE",)
+
+
+async def test_a_preview_is_the_import_rolled_back(sessionmaker, clock):
+    prog = await programme(sessionmaker, clock.now(), participants=2)
+    async with sessionmaker() as session:
+        preview = await import_calendar(
+            session, group_id=prog.group_id, data=ics(), now=clock.now(), tz=BRUSSELS
+        )
+    assert preview.created == 4
+    assert await _sessions(sessionmaker) == [] and await _notices(sessionmaker) == []
