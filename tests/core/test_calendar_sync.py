@@ -8,9 +8,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
+from bot.core import schedule
 from bot.core.calendar_sync import export_calendar, import_calendar
 from bot.core.calendars import CalendarError
-from storage.models import OutboxKind, OutboxMessage, OutboxStatus, Session, SessionStatus
+from storage.models import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    Session,
+    SessionKind,
+    SessionStatus,
+)
 from tests.core.factories import programme
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -188,12 +196,26 @@ async def test_a_series_gone_from_the_file_is_cancelled_and_the_bots_own_session
 ):
     prog = await programme(sessionmaker, clock.now(), participants=1)
     await _import(sessionmaker, prog.group_id, ics(), clock.now())
+    async with sessionmaker() as session:
+        own = await schedule.add_session(
+            session,
+            group_id=prog.group_id,
+            kind=SessionKind.OUTING,
+            title="Sortie",
+            starts_at=datetime(2026, 12, 9, 13, 0, tzinfo=UTC),
+            ends_at=datetime(2026, 12, 9, 15, 0, tzinfo=UTC),
+            place=None,
+            now=clock.now(),
+        )
+        await session.commit()
     other = ics().replace(b"fle-lundi@cpas", b"other@cpas").replace(b"COUNT=4", b"COUNT=1")
 
     summary = await _import(sessionmaker, prog.group_id, other, clock.now())
 
     assert (summary.created, summary.cancelled) == (1, 4)
     assert summary.removed_series == ("Atelier FLE",)
+    statuses = {r.id: r.status for r in await _sessions(sessionmaker)}
+    assert statuses[own.session_id] == SessionStatus.SCHEDULED
 
 
 async def test_a_preview_is_the_import_rolled_back(sessionmaker, clock):
