@@ -492,6 +492,18 @@ async def _render_staff_alert(session: Any, deps: Deps, claimed: Claimed) -> Ren
             "🛠 Le robot a rencontré une erreur (%(kind)s). Voir le journal du serveur. "
             "Pas d'autre alerte de ce type pendant une heure."
         ) % {"kind": claimed.payload.get("kind", "?")}
+    elif alert == "outage":
+        text = _(
+            "🛠 Base de données injoignable de %(start)s à %(end)s. Messages retardés : %(count)s."
+        ) % {
+            "start": format_time(
+                datetime.fromisoformat(claimed.payload["since"]), language, deps.settings.tz
+            ),
+            "end": format_time(
+                datetime.fromisoformat(claimed.payload["until"]), language, deps.settings.tz
+            ),
+            "count": claimed.payload.get("delayed", 0),
+        }
     elif alert == "digest":
         return await _render_digest(session, deps, staff, claimed.payload.get("day", ""))
     elif alert == "unreachable":

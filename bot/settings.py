@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     webhook_path: str = "telegram"
     log_format: str = "json"  # or "text"
     retention_months: int = 12  # participants with no session this long are anonymised
+    # During a database outage, how often the bot checks whether the database is back.
+    database_watch_seconds: float = 5.0
 
     @field_validator("timezone")
     @classmethod

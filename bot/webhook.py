@@ -5,6 +5,10 @@ webhook servers) rather than ``run_webhook``, for three reasons: the secret toke
 compared in constant time, a health endpoint answers for the database and the scheduler,
 and an update is acknowledged only once it has been handled, so Telegram re-delivers it
 if the bot fails mid-way instead of it being lost.
+
+An update that failed because the database is unreachable is answered 500: Telegram
+delivers it again later. Handled updates are remembered (bot/core/handled_updates.py),
+so a re-delivery of one is answered 200 and not handled twice.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import json
 import logging
 import signal
 
-from sqlalchemy import text
 from telegram import Update
 from tornado.httpserver import HTTPServer
 from tornado.web import Application as TornadoApplication
@@ -23,6 +26,10 @@ from tornado.web import RequestHandler
 
 from bot.app import ALLOWED_UPDATES, BotApplication
 from bot.context import Deps
+from bot.core import handled_updates
+from bot.database_outage import check_database, database_unavailable
+from bot.handlers.errors import errors_of
+from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -32,8 +39,9 @@ MAX_BODY = 1_000_000
 class UpdateHandler(RequestHandler):
     """POST <path>: one update, handled before answering 200."""
 
-    def initialize(self, bot_application: BotApplication, secret: str) -> None:
+    def initialize(self, bot_application: BotApplication, deps: Deps, secret: str) -> None:
         self.application_ = bot_application
+        self.deps = deps
         self.secret = secret.encode("utf-8")
 
     async def post(self) -> None:
@@ -46,16 +54,53 @@ class UpdateHandler(RequestHandler):
             self.set_status(413)
             self.finish()
             return
-        try:
-            data = json.loads(self.request.body)
-            update = Update.de_json(data, self.application_.bot)
-        except (ValueError, TypeError, KeyError):
+        update = self._parse()
+        if update is None:
             self.set_status(400)
             self.finish("bad update")
             return
-        await self.application_.process_update(update)
+        if await self._handled_before(update.update_id):
+            self.set_status(200)
+            self.finish()
+            return
+        with errors_of(self.deps, update.update_id) as errors:
+            await self.application_.process_update(update)
+        if any(database_unavailable(error) for error in errors):
+            log.warning("update %s not handled, database unreachable: 500", update.update_id)
+            self.set_status(500)
+            self.finish("retry later")
+            return
+        await self._remember(update.update_id)
         self.set_status(200)
         self.finish()
+
+    def _parse(self) -> Update | None:
+        """The update, or None (and one log line) for a body that is not one."""
+        try:
+            data = json.loads(self.request.body)
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update object")
+            return Update.de_json(data, self.application_.bot)
+        except RecursionError:
+            log.warning("bad update body: nested too deeply")
+        except Exception as exc:  # any malformed content: the sender gets 400, we a line
+            log.warning("bad update body: %s", type(exc).__name__)
+        return None
+
+    async def _handled_before(self, update_id: int) -> bool:
+        try:
+            async with unit_of_work(self.deps.sessionmaker) as session:
+                return await handled_updates.was_handled(session, update_id)
+        except Exception:  # the database is down: handling will tell (and answer 500)
+            return False
+
+    async def _remember(self, update_id: int) -> None:
+        try:
+            async with unit_of_work(self.deps.sessionmaker) as session:
+                await handled_updates.remember(session, update_id, now=self.deps.clock.now())
+                await session.commit()
+        except Exception:  # handled all the same; a re-delivery would be handled again
+            log.warning("could not note update %s as handled", update_id)
 
 
 class HealthHandler(RequestHandler):
@@ -66,13 +111,8 @@ class HealthHandler(RequestHandler):
         self.deps = deps
 
     async def get(self) -> None:
-        checks: dict[str, str] = {}
-        try:
-            async with self.deps.sessionmaker() as session:
-                await session.execute(text("SELECT 1"))
-            checks["database"] = "ok"
-        except Exception as exc:
-            checks["database"] = type(exc).__name__
+        # An outage is logged when it starts and when it ends, not at every probe.
+        checks = {"database": await check_database(self.application_)}
         job_queue = self.application_.job_queue
         running = job_queue is not None and job_queue.scheduler.running
         checks["scheduler"] = "ok" if running else "stopped"
@@ -80,6 +120,12 @@ class HealthHandler(RequestHandler):
         self.set_status(200 if healthy else 503)
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(checks))
+
+
+def _access_log(handler: RequestHandler) -> None:
+    """Tornado's access line at debug level: each refusal or failure already logs its own."""
+    request = handler.request
+    log.debug("%s %s %s", handler.get_status(), request.method, request.path)
 
 
 def make_server_app(
@@ -90,10 +136,11 @@ def make_server_app(
             (
                 rf"/{path.strip('/')}",
                 UpdateHandler,
-                {"bot_application": application, "secret": secret},
+                {"bot_application": application, "deps": deps, "secret": secret},
             ),
             (r"/health", HealthHandler, {"bot_application": application, "deps": deps}),
-        ]
+        ],
+        log_function=_access_log,
     )
 
 

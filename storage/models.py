@@ -435,3 +435,13 @@ class CalendarImport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     outcome: Mapped[str | None] = mapped_column(String(16), default=None)  # applied/dropped
+
+
+class HandledUpdate(Base):
+    """An update the webhook has handled: Telegram re-delivers an update it saw no 200 for,
+    and a re-delivery of one handled already is acknowledged without handling it twice."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

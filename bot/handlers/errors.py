@@ -1,5 +1,9 @@
 """The error handler: a short apology to the user, the error in the log.
 
+A tapped button always gets its answer (the apology), so it does not spin; the message
+keeps its buttons, and the person can tap again. While the database is unreachable the
+outage is logged once (bot/database_outage.py) and the admins hear of it once it is back.
+
 Telegram answers some edits of old or foreign messages with a 400 (a button tapped on a
 message that is gone, or tapped twice). Those are expected: the tap was already
 answered, and the log gets an info line, not an error.
@@ -8,13 +12,16 @@ answered, and the log gets an info line, not an error.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from telegram import Update
 from telegram.error import BadRequest, TelegramError
 
-from bot.context import BotContext
+from bot.context import BotContext, Deps
 from bot.core import outbox
 from bot.core.people import active_staff, admin_ids, enrolled_participants
+from bot.database_outage import database_down, database_unavailable
 from bot.dispatcher import wake
 from bot.i18n import resolve_language, translations
 from storage.db import unit_of_work
@@ -36,10 +43,30 @@ def _is_stale(error: BaseException | None) -> bool:
     return isinstance(error, BadRequest) and any(part in text for part in STALE_MESSAGE_ERRORS)
 
 
+_OUTCOMES = "update_errors"
+
+
+@contextmanager
+def errors_of(deps: Deps, update_id: int) -> Iterator[list[BaseException]]:
+    """Collect the errors of one update while it is handled: the webhook answers by them."""
+    outcomes: dict[int, list[BaseException]] = deps.extras.setdefault(_OUTCOMES, {})
+    errors: list[BaseException] = []
+    outcomes[update_id] = errors
+    try:
+        yield errors
+    finally:
+        outcomes.pop(update_id, None)
+
+
 async def on_error(update: object, context: BotContext) -> None:
-    """Log with the update id only (never message text or names) and answer the user."""
+    """Log with the update id or the job's name only (never message text or names) and
+    answer the user."""
     update_id = update.update_id if isinstance(update, Update) else None
     user = update.effective_user if isinstance(update, Update) else None
+    error = context.error
+    watching = context.deps.extras.get(_OUTCOMES, {}).get(update_id)
+    if watching is not None and error is not None:
+        watching.append(error)
     t = translations(
         resolve_language(
             await _stored_language(context, user.id if user else None),
@@ -51,13 +78,25 @@ async def on_error(update: object, context: BotContext) -> None:
         # The tap was answered before the edit failed; the message simply stays as it was.
         log.info("stale message for update %s: %s", update_id, context.error)
         return
-    log.error("handler failed for update %s", update_id, exc_info=context.error)
-    await _alert_admins(context, context.error)
+    failed = f"job {context.job.name}" if context.job is not None else f"update {update_id}"
+    if database_unavailable(error):
+        # One line when the outage starts; the admins hear of it once the database is back.
+        database_down(context.application, error)
+        log.info("%s failed: the database is unreachable", failed)
+    else:
+        log.error("%s failed", failed, exc_info=error)
+        await _alert_admins(context, error)
     if not isinstance(update, Update) or update.effective_chat is None:
         return
     text = t.gettext("😕 Désolé, un problème est survenu. Réessayez dans un moment.")
+    if update.callback_query is not None:
+        try:
+            # Ends the spinner; the buttons stay, so the person can tap again.
+            await context.bot.answer_callback_query(update.callback_query.id, text)
+            return
+        except TelegramError:  # answered before the failure: say it in the chat instead
+            pass
     try:
-        # A chat message, not a callback answer: the handler may have answered already.
         await context.bot.send_message(update.effective_chat.id, text)
     except TelegramError:  # already answered, or the chat is gone: nothing more to say
         log.info("could not tell the user about the failure of update %s", update_id)
