@@ -1,7 +1,8 @@
 """``activup``: run the bot and administer the programme from a terminal.
 
-Each subcommand works in one transaction: on bad input it prints a one-line error,
-exits non-zero and leaves no half-written row.
+Each subcommand works in one transaction: on bad input (a value out of range, a file
+that cannot be written, a database or a Telegram that cannot be reached) it prints one
+line, exits with status 2 and leaves no half-written row.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from alembic.util.exc import CommandError
 from pydantic import ValidationError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import enrolment, organisation
@@ -26,7 +29,7 @@ from bot.core.schedule import ImportSummary
 from bot.i18n import LANGUAGE_CODES
 from bot.qr import deep_link, qr_png
 from bot.settings import Settings
-from storage import migrate
+from storage import migrate, reachable
 from storage.db import make_engine, make_sessionmaker, unit_of_work
 
 log = logging.getLogger("activup")
@@ -39,6 +42,72 @@ TOKEN_HELP = (
 
 class CliError(Exception):
     """A refusal to print as one line, with exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Bad arguments: one line and status 2, like every other refusal (no usage block)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def _bounded_int(low: int, high: int, what: str) -> Callable[[str], int]:
+    """An argparse type: an integer in ``low..high``; beyond, the database would overflow."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} is {low} to {high}")
+        return value
+
+    return parse
+
+
+# Telegram user ids have at most 52 significant bits; row ids are 32-bit integers.
+telegram_id = _bounded_int(1, 2**52, "a Telegram id")
+row_id = _bounded_int(1, 2**31 - 1, "an id")
+
+
+def _writable(path_text: str) -> Path:
+    """Refuse, before anything is changed, a file that cannot be written."""
+    path = Path(path_text)
+    if path.is_dir():
+        raise CliError(f"{path} is a folder; give a file name")
+    if not path.parent.is_dir():
+        raise CliError(f"no folder {path.parent} to write {path.name} in")
+    return path
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def _telegram_username(settings: Settings) -> str:
+    """Ask Telegram who the bot is; a refusal or no answer is one line, never the token."""
+    from telegram import Bot
+    from telegram.error import InvalidToken, NetworkError, TelegramError
+
+    where = settings.telegram_api_url
+
+    async def get_me() -> str:
+        bot = Bot(settings.telegram_token, base_url=settings.telegram_api_url)
+        async with bot:
+            return bot.username
+
+    try:
+        return asyncio.run(get_me())
+    except InvalidToken:
+        raise CliError("Telegram refused the token (check ACTIVUP_TELEGRAM_TOKEN)") from None
+    except NetworkError:  # timeouts included
+        raise CliError(f"cannot reach Telegram at {where}") from None
+    except TelegramError as exc:
+        raise CliError(f"Telegram answered: {exc.message}") from None
 
 
 def configure_logging(verbose: bool = False, log_format: str = "text") -> None:
@@ -82,6 +151,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
         raise CliError(TOKEN_HELP)
     from bot.runner import run_bot
 
+    _telegram_username(settings)
+
     if args.webhook:
         if not settings.webhook_url.startswith("https://"):
             raise CliError("--webhook needs ACTIVUP_WEBHOOK_URL, the public https:// address")
@@ -89,6 +160,8 @@ def cmd_run(settings: Settings, args: argparse.Namespace) -> None:
             raise CliError(
                 "--webhook needs ACTIVUP_WEBHOOK_SECRET: 16 to 256 characters of A-Z a-z 0-9 _ -"
             )
+    # After a reboot the bot may start before PostgreSQL: wait for it, in one line.
+    reachable.wait_for_database(settings.database_url, say=lambda line: log.warning("%s", line))
     migrate.upgrade(settings.database_url)
     run_bot(settings, webhook=args.webhook, poll=not args.no_polling)
 
@@ -110,7 +183,10 @@ def cmd_demo(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> None:
-    migrate.upgrade(settings.database_url, args.revision)
+    try:
+        migrate.upgrade(settings.database_url, args.revision)
+    except CommandError as exc:
+        raise CliError(f"cannot upgrade to {args.revision!r}: {exc}") from None
     print(f"database at revision {args.revision}")
 
 
@@ -186,27 +262,21 @@ def _bot_username(settings: Settings) -> str:
         raise CliError(
             "set ACTIVUP_BOT_USERNAME (or ACTIVUP_TELEGRAM_TOKEN) to build the invite link"
         )
-    from telegram import Bot
-
-    async def get_me() -> str:
-        bot = Bot(settings.telegram_token, base_url=settings.telegram_api_url)
-        async with bot:
-            return bot.username
-
-    return asyncio.run(get_me())
+    return _telegram_username(settings)
 
 
 def cmd_invite_create(settings: Settings, args: argparse.Namespace) -> None:
     first_name = enrolment.clean_first_name(args.name)
     if first_name is None:
         raise CliError("the name must be a first name and initial, 1 to 40 characters")
+    chosen = _writable(args.out) if args.out else None
     username = _bot_username(settings)
 
-    async def action(session: AsyncSession) -> enrolment.CreatedInvite:
+    async def action(session: AsyncSession) -> tuple[enrolment.CreatedInvite, str, Path]:
         group = await organisation.find_group(session, args.group)
         if group.closed_at is not None:
             raise OrganisationError(f"group {group.name!r} is closed")
-        return await enrolment.create_invite(
+        created = await enrolment.create_invite(
             session,
             group_id=group.id,
             first_name=first_name,
@@ -214,12 +284,17 @@ def cmd_invite_create(settings: Settings, args: argparse.Namespace) -> None:
             now=SystemClock().now(),
             valid_days=args.days or settings.invite_days,
         )
+        # The QR code is written before the invite is committed: no invite without its code.
+        link = deep_link(username, created.token)
+        out = chosen or settings.qr_dir / f"invite-{created.info.invite_id}.png"
+        try:
+            out.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise CliError(f"cannot create the folder {out.parent}: {exc.strerror}") from None
+        _write(out, qr_png(link))
+        return created, link, out
 
-    created: enrolment.CreatedInvite = _run_in_session(settings, action)
-    link = deep_link(username, created.token)
-    out = Path(args.out) if args.out else settings.qr_dir / f"invite-{created.info.invite_id}.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(qr_png(link))
+    created, link, out = _run_in_session(settings, action)
     print(link)
     print(f"QR code: {out}")
     print(f"valid until {created.info.expires_at.astimezone(settings.tz):%Y-%m-%d %H:%M}, once")
@@ -284,6 +359,8 @@ def cmd_calendar_import(settings: Settings, args: argparse.Namespace) -> None:
 
     async def action(session: AsyncSession) -> str:
         group = await organisation.find_group(session, args.group)
+        if group.closed_at is not None:
+            raise OrganisationError(f"group {group.name!r} is closed")
         try:
             summary = await import_calendar(
                 session, group_id=group.id, data=data, now=CLOCK.now(), tz=settings.tz
@@ -306,17 +383,19 @@ def cmd_calendar_export(settings: Settings, args: argparse.Namespace) -> None:
 
     from bot.core.calendar_sync import export_calendar
 
+    out = None if args.out == "-" else _writable(args.out)
+
     async def action(session: AsyncSession) -> bytes:
         group = await organisation.find_group(session, args.group)
         since = SystemClock().now() - timedelta(days=args.days_back)
         return await export_calendar(session, group_id=group.id, tz=settings.tz, since=since)
 
     data: bytes = _run_in_session(settings, action)
-    if args.out == "-":
+    if out is None:
         sys.stdout.write(data.decode("utf-8"))
     else:
-        Path(args.out).write_bytes(data)
-        print(f"calendar written to {args.out}")
+        _write(out, data)
+        print(f"calendar written to {out}")
 
 
 def cmd_module_plan(settings: Settings, args: argparse.Namespace) -> None:
@@ -456,12 +535,15 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
     from storage.models import Role, Staff
 
     try:
-        first = datetime.combine(date.fromisoformat(args.date_from), time(0), settings.tz)
-        last = datetime.combine(date.fromisoformat(args.date_to), time(0), settings.tz)
+        first_day = date.fromisoformat(args.date_from)
+        last_day = date.fromisoformat(args.date_to)
     except ValueError:
         raise CliError("dates are YYYY-MM-DD") from None
-    if last < first:
-        raise CliError("--to is before --from")
+    if not date(2000, 1, 1) <= first_day <= last_day <= date(2099, 12, 31):
+        raise CliError("--from and --to are dates from 2000 to 2099, --from first")
+    first = datetime.combine(first_day, time(0), settings.tz)
+    last = datetime.combine(last_day, time(0), settings.tz)
+    out = _writable(args.out)
 
     async def action(session: AsyncSession) -> bytes:
         if args.with_names:
@@ -487,8 +569,8 @@ def cmd_report(settings: Settings, args: argparse.Namespace) -> None:
         return summary_csv(report, t)
 
     data: bytes = _run_in_session(settings, action)
-    Path(args.out).write_bytes(data)
-    print(f"report written to {args.out}")
+    _write(out, data)
+    print(f"report written to {out}")
 
 
 def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
@@ -500,7 +582,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
 
     try:
         since = datetime.combine(date.fromisoformat(args.since), time(0), settings.tz)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise CliError("--since is a date, YYYY-MM-DD") from None
 
     async def action(session: AsyncSession) -> list[str]:
@@ -522,7 +604,7 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="activup", description=__doc__)
+    parser = OneLineParser(prog="activup", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logs")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -555,19 +637,19 @@ def build_parser() -> argparse.ArgumentParser:
     staff = sub.add_parser("staff", help="staff members")
     staff_sub = staff.add_subparsers(dest="staff_command", required=True)
     add = staff_sub.add_parser("add", help="add a staff member")
-    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--telegram-id", type=telegram_id, required=True)
     add.add_argument("--name", required=True)
     add.add_argument("--role", required=True, choices=["referent", "lead", "admin"])
     add.set_defaults(func=cmd_staff_add)
     role = staff_sub.add_parser("role", help="change a staff member's role")
-    role.add_argument("--telegram-id", type=int, required=True)
+    role.add_argument("--telegram-id", type=telegram_id, required=True)
     role.add_argument("--role", required=True, choices=["referent", "lead", "admin"])
     role.set_defaults(func=cmd_staff_role)
     deactivate = staff_sub.add_parser("deactivate", help="stop a staff member's access now")
-    deactivate.add_argument("--telegram-id", type=int, required=True)
+    deactivate.add_argument("--telegram-id", type=telegram_id, required=True)
     deactivate.set_defaults(func=cmd_staff_active, active=False)
     reactivate = staff_sub.add_parser("reactivate", help="give a staff member access again")
-    reactivate.add_argument("--telegram-id", type=int, required=True)
+    reactivate.add_argument("--telegram-id", type=telegram_id, required=True)
     reactivate.set_defaults(func=cmd_staff_active, active=True)
 
     group = sub.add_parser("group", help="groups")
@@ -575,7 +657,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = group_sub.add_parser("create", help="create a group in a module")
     create.add_argument("--module", required=True, help="insertion, benevolat, start, or name")
     create.add_argument("--name", required=True)
-    create.add_argument("--referent", type=int, required=True, help="referent's Telegram id")
+    create.add_argument(
+        "--referent", type=telegram_id, required=True, help="referent's Telegram id"
+    )
     create.set_defaults(func=cmd_group_create)
     rename = group_sub.add_parser("rename", help="rename a group")
     rename.add_argument("--name", required=True)
@@ -583,7 +667,9 @@ def build_parser() -> argparse.ArgumentParser:
     rename.set_defaults(func=cmd_group_change)
     assign = group_sub.add_parser("assign", help="give a group another referent")
     assign.add_argument("--name", required=True)
-    assign.add_argument("--referent", type=int, required=True, help="referent's Telegram id")
+    assign.add_argument(
+        "--referent", type=telegram_id, required=True, help="referent's Telegram id"
+    )
     assign.set_defaults(func=cmd_group_change)
     close = group_sub.add_parser("close", help="close a finished group (members completed)")
     close.add_argument("--name", required=True)
@@ -594,7 +680,9 @@ def build_parser() -> argparse.ArgumentParser:
     inv = invite_sub.add_parser("create", help="create an invite link and its QR code")
     inv.add_argument("--group", required=True)
     inv.add_argument("--name", required=True, help="first name and initial")
-    inv.add_argument("--days", type=int, default=None, help="days of validity")
+    inv.add_argument(
+        "--days", type=_bounded_int(1, 365, "--days"), default=None, help="days of validity"
+    )
     inv.add_argument("--out", default=None, help="where to write the QR-code PNG")
     inv.set_defaults(func=cmd_invite_create)
 
@@ -610,7 +698,12 @@ def build_parser() -> argparse.ArgumentParser:
     exp = calendar_sub.add_parser("export", help="export a group's sessions as .ics")
     exp.add_argument("--group", required=True)
     exp.add_argument("--out", default="-", help="file to write, or - for standard output")
-    exp.add_argument("--days-back", type=int, default=30, help="past days to include")
+    exp.add_argument(
+        "--days-back",
+        type=_bounded_int(0, 3650, "--days-back"),
+        default=30,
+        help="past days to include",
+    )
     exp.set_defaults(func=cmd_calendar_export)
 
     module = sub.add_parser("module", help="a module's settings")
@@ -629,27 +722,34 @@ def build_parser() -> argparse.ArgumentParser:
     fq = fb_sub.add_parser("questions", help="show or set a module's feedback questions")
     fq.add_argument("--module", required=True)
     fq.add_argument("--set", default=None, help="1 to 3 of: how,learned,welcome,useful,again")
-    fq.add_argument("--scale", type=int, default=None, help="4 or 5 faces")
-    fq.add_argument("--delay", type=int, default=None, help="minutes after the end")
+    fq.add_argument("--scale", type=row_id, default=None, help="4 or 5 faces")
+    fq.add_argument(
+        "--delay",
+        type=_bounded_int(0, 24 * 60, "--delay"),
+        default=None,
+        help="minutes after the end",
+    )
     fq.set_defaults(func=cmd_feedback_questions)
 
     participant = sub.add_parser("participant", help="participants")
     participant_sub = participant.add_subparsers(dest="participant_command", required=True)
     erase = participant_sub.add_parser("erase", help="erase a participant's personal data")
     who = erase.add_mutually_exclusive_group(required=True)
-    who.add_argument("--id", type=int, default=None)
-    who.add_argument("--telegram-id", type=int, default=None)
+    who.add_argument("--id", type=row_id, default=None)
+    who.add_argument("--telegram-id", type=telegram_id, default=None)
     erase.set_defaults(func=cmd_participant_erase)
     pset = participant_sub.add_parser(
         "set", help="optional figures for the funder (entered by staff, never asked by the bot)"
     )
-    pset.add_argument("--id", type=int, required=True)
+    pset.add_argument("--id", type=row_id, required=True)
     pset.add_argument("--gender", default=None, help="f, m or x ('' clears)")
-    pset.add_argument("--birth-year", type=int, default=None, help="0 clears")
+    pset.add_argument(
+        "--birth-year", type=_bounded_int(0, 9999, "--birth-year"), default=None, help="0 clears"
+    )
     pset.add_argument("--nationality-group", default=None, help="e.g. 'Afrique de l'Est'")
     pset.set_defaults(func=cmd_participant_set)
     move = participant_sub.add_parser("move", help="move a participant to another group")
-    move.add_argument("--id", type=int, required=True)
+    move.add_argument("--id", type=row_id, required=True)
     move.add_argument("--to", required=True, help="the target group")
     move.set_defaults(func=cmd_participant_move)
     retention = sub.add_parser("retention", help="anonymise the inactive now (runs nightly)")
@@ -661,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=["xlsx", "csv"], default="xlsx")
     report.add_argument("--out", required=True)
     report.add_argument("--with-names", action="store_true", help="first names (admins only)")
-    report.add_argument("--admin", type=int, default=None, help="the admin's Telegram id")
+    report.add_argument("--admin", type=telegram_id, default=None, help="the admin's Telegram id")
     report.add_argument(
         "--language",
         choices=sorted(LANGUAGE_CODES),
@@ -679,8 +779,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _not_utf8(argv: Sequence[str]) -> str | None:
+    """The first argument that is not UTF-8 (Python keeps such bytes as lone surrogates)."""
+    for value in argv:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    bad = _not_utf8(arguments)
+    if bad is not None:
+        print(f"activup: {bad!r} is not valid UTF-8 text", file=sys.stderr)
+        return 2
+    args = build_parser().parse_args(arguments)
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -689,11 +804,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # JSON lines for the service (`run`); plain text for a person at the terminal.
     configure_logging(args.verbose, settings.log_format if args.command == "run" else "text")
+    folder = reachable.missing_folder(settings.database_url)
+    if folder is not None:
+        print(f"activup: no folder {folder} for the SQLite database", file=sys.stderr)
+        return 2
     try:
         args.func(settings, args)
     except (CliError, OrganisationError) as exc:
         print(f"activup: {exc}", file=sys.stderr)
         return 2
+    except (DBAPIError, ArgumentError, NoSuchModuleError) as exc:
+        # The database cannot be opened, or refused a value: one line, nothing written.
+        print(f"activup: {reachable.describe(exc, settings.database_url)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
     return 0
 
 

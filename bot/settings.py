@@ -60,7 +60,23 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _async_driver(cls, value: str) -> str:
-        return async_database_url(value)
+        url = async_database_url(value)
+        if not url.startswith(("sqlite+aiosqlite://", "postgresql+psycopg://")):
+            raise ValueError(
+                "use sqlite:///path/to/file.sqlite3 or postgresql://user@host/database"
+            )
+        return url
+
+    @field_validator("default_language")
+    @classmethod
+    def _shipped_language(cls, value: str) -> str:
+        from bot.i18n import LANGUAGE_CODES
+
+        if value not in LANGUAGE_CODES:
+            raise ValueError(
+                f"unknown language {value!r}; one of {', '.join(sorted(LANGUAGE_CODES))}"
+            )
+        return value
 
     @property
     def tz(self) -> ZoneInfo:

@@ -231,7 +231,10 @@ async def set_participant_facts(
             raise OrganisationError("birth year out of range")
         person.birth_year = birth_year or None
     if nationality_group is not None:
-        person.nationality_group = " ".join(nationality_group.split())[:40] or None
+        cleaned = " ".join(nationality_group.split())
+        if len(cleaned) > 40:
+            raise OrganisationError("the nationality group has at most 40 characters")
+        person.nationality_group = cleaned or None
 
 
 async def move_participant(
