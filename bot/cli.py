@@ -355,7 +355,10 @@ def cmd_calendar_import(settings: Settings, args: argparse.Namespace) -> None:
     path = Path(args.file)
     if not path.is_file():
         raise CliError(f"no such file: {path}")
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
 
     async def action(session: AsyncSession) -> str:
         group = await organisation.find_group(session, args.group)
@@ -581,9 +584,12 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> None:
     from storage.models import AuditEntry
 
     try:
-        since = datetime.combine(date.fromisoformat(args.since), time(0), settings.tz)
-    except (ValueError, OverflowError):
+        day = date.fromisoformat(args.since)
+    except ValueError:
         raise CliError("--since is a date, YYYY-MM-DD") from None
+    if not date(2000, 1, 1) <= day <= date(2099, 12, 31):
+        raise CliError("--since is a date from 2000 to 2099")
+    since = datetime.combine(day, time(0), settings.tz)
 
     async def action(session: AsyncSession) -> list[str]:
         entries = (

@@ -142,6 +142,11 @@ BAD_INPUT = {
         ["participant", "set", "--id", "1", "--nationality-group", "x" * 10_000],
         "at most 40 characters",
     ),
+    "audit since the year 1": (["audit", "--since", "0001-01-01"], "from 2000 to 2099"),
+    "report to a file that cannot be written": (
+        [*REPORT, "--out", "/dev/full"],
+        "cannot write /dev/full",
+    ),
     "db upgrade to nonsense": (["db", "upgrade", "nonsense"], "cannot upgrade to 'nonsense'"),
     "feedback delay of 10**20 minutes": (
         ["feedback", "questions", "--module", "start", "--delay", str(10**20)],
