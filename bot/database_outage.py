@@ -105,7 +105,9 @@ def _probe_engine(deps: Deps) -> AsyncEngine:
     url = deps.sessionmaker.kw["bind"].url
     engine = deps.extras.get("probe_engine")
     if not isinstance(engine, AsyncEngine) or engine.url != url:
-        engine = create_async_engine(url, poolclass=NullPool)
+        # A server that does not answer must not hold a probe (or /health) for long.
+        connect_args = {"connect_timeout": 5} if url.get_backend_name() == "postgresql" else {}
+        engine = create_async_engine(url, poolclass=NullPool, connect_args=connect_args)
         deps.extras["probe_engine"] = engine
     return engine
 

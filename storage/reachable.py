@@ -22,8 +22,8 @@ from sqlalchemy.exc import (
     OperationalError,
     SQLAlchemyError,
 )
-
-from storage.db import make_engine
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import NullPool
 
 # The server answered, and refused: waiting will not help.
 _REFUSALS = ("does not exist", "authentication failed", "no pg_hba.conf", "permission denied")
@@ -93,7 +93,9 @@ def describe(error: BaseException, url: str) -> str:
 
 
 async def _probe(url: str) -> None:
-    engine = make_engine(url)
+    # A host that drops packets must not hold the probe forever: give up after 10 s.
+    timeout = {"connect_timeout": 10} if url.startswith("postgresql") else {}
+    engine = create_async_engine(url, poolclass=NullPool, connect_args=timeout)
     try:
         async with engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
