@@ -22,7 +22,6 @@ from telegram.ext import Application
 from bot.context import Deps
 from bot.core import outbox
 from bot.core.people import admin_ids
-from bot.dispatcher import wake
 from storage.db import unit_of_work
 from storage.models import Module, OutboxMessage, OutboxStatus
 
@@ -163,4 +162,7 @@ async def _database_back(
         delayed or 0,
     )
     if deps.settings.dispatcher_enabled:
+        # Imported here: the dispatcher may itself report the outages it meets.
+        from bot.dispatcher import wake
+
         wake(application)
