@@ -67,7 +67,9 @@ def build_application(deps: Deps) -> BotApplication:
         .defaults(Defaults(tzinfo=settings.tz))
         .rate_limiter(
             SlidingWindowRateLimiter(
-                overall_max_rate=settings.telegram_messages_per_second, max_retries=3
+                overall_max_rate=settings.telegram_messages_per_second,
+                max_retries=3,
+                max_in_flight=settings.outbox_in_flight,
             )
         )
         .post_init(_post_init)

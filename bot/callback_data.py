@@ -59,3 +59,9 @@ def decode_ints(data: str | None, prefix: str, arity: int) -> list[int] | None:
 def pattern(prefix: str) -> str:
     """Regex for ``CallbackQueryHandler`` that routes a kind of payload to its handler."""
     return rf"^{prefix}{SEPARATOR}"
+
+
+# The prefixes of the buttons that outbox messages carry; their handlers decode them.
+RSVP = "rsvp"  # "I'll come" / "I can't" under a reminder (bot/handlers/rsvp.py)
+SHEET = "ats"  # opens an attendance sheet (bot/handlers/attendance.py)
+ERASE = "erc"  # confirms an erasure (bot/handlers/privacy.py)

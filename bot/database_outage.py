@@ -21,6 +21,7 @@ from telegram.ext import Application
 
 from bot.context import Deps
 from bot.core import outbox
+from bot.core.alert_kinds import AlertKind
 from bot.core.people import admin_ids
 from storage.db import unit_of_work
 from storage.models import Module, OutboxMessage, OutboxStatus
@@ -144,7 +145,7 @@ async def _database_back(
                     staff_id=staff_id,
                     dedupe_key=f"outage:{staff_id}:{since.isoformat()}",
                     payload={
-                        "alert": "outage",
+                        "alert": AlertKind.OUTAGE.value,
                         "since": since.isoformat(),
                         "until": now.isoformat(),
                         "delayed": int(delayed or 0),

@@ -18,7 +18,11 @@ send start only when the window before it still has room. The guarantees:
   requests for the same chat start in the order they arrived;
 * a :exc:`~telegram.error.RetryAfter` blocks only the chat it was answered for;
 * methods that do not produce a message (``answerCallbackQuery``, ``getMe``, ...) are never
-  queued, so a referent tapping buttons does not wait behind a fan-out.
+  queued, so a referent tapping buttons does not wait behind a fan-out;
+* with ``max_in_flight``, at most that many paced (bulk) requests are on their way to
+  Telegram at once: enough to reach the overall rate when each answer takes 50-200 ms,
+  few enough that a crash leaves only a handful of sends whose fate is unknown. A request
+  waiting for its chat's second or for a 429 to pass holds no such place.
 """
 
 from __future__ import annotations
@@ -98,6 +102,11 @@ def _chat_key(chat_id: object) -> ChatKey | None:
         return text.lower()  # "@Channel" and "@channel" are the same public chat
 
 
+def _is_paced(lane: _LaneKey) -> bool:
+    """A bulk send's lane (one chat, paced); live replies and chat-less calls are not."""
+    return lane is not None and not isinstance(lane, tuple)
+
+
 def retry_after_seconds(exc: RetryAfter) -> float:
     """``exc.retry_after`` in seconds; PTB 22 gives an int/float or, opted in, a timedelta."""
     with warnings.catch_warnings():
@@ -159,6 +168,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             moment a request reaches Telegram is not the moment it left the event loop.
         clock: Monotonic time in seconds; must advance with the event loop's clock, as
             :func:`time.monotonic` (the default, and what :meth:`asyncio.loop.time` uses) does.
+        max_in_flight: Paced requests (``rate_limit_args={"paced": 1}``) allowed on their
+            way to Telegram at once; ``0`` means no bound. Replies to people are not counted.
 
     Attributes:
         sends: Calls made to the Bot API through the limited path, retries included.
@@ -175,6 +186,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         max_retries: int = 3,
         safety_margin: float = 0.02,
         clock: Callable[[], float] = time.monotonic,
+        max_in_flight: int = 0,
     ) -> None:
         for name, value in (
             ("overall_max_rate", overall_max_rate),
@@ -183,6 +195,7 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             ("per_chat_time_period", per_chat_time_period),
             ("max_retries", max_retries),
             ("safety_margin", safety_margin),
+            ("max_in_flight", max_in_flight),
         ):
             if value < 0:
                 raise ValueError(f"{name} must not be negative, got {value!r}")
@@ -194,9 +207,14 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         self._max_retries = max_retries
         self._safety_margin = safety_margin
         self._clock = clock
+        self._max_in_flight = max_in_flight
+        self._paced_in_flight = 0
 
         self.sends = 0
         self.retries = 0
+        # Recent round trips of paced requests: their minimum is Telegram's latency, free of
+        # the spikes a busy machine adds.
+        self._round_trips: deque[float] = deque(maxlen=20)
         self.waited_seconds_total = 0.0
 
         # Start times of the most recent sends; maxlen makes the oldest one the one that has
@@ -278,7 +296,14 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
                 await self._acquire(lane, retry=attempt > 0)
                 self.sends += 1
             try:
-                return await callback(*args, **kwargs)
+                started = self._clock()
+                try:
+                    return await callback(*args, **kwargs)
+                finally:
+                    if limited and _is_paced(lane):
+                        self._round_trips.append(self._clock() - started)
+                        self._answered(lane)
+                        self._release()
             except RetryAfter as exc:
                 delay = retry_after_seconds(exc) + self._safety_margin
                 if limited:
@@ -326,7 +351,35 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         self._dispatch()
         # If the task is cancelled here the future is cancelled too and the dispatcher drops
         # it; if the slot was already granted it simply stays used, which errs on the safe side.
-        await waiter.future
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            if waiter.future.done() and not waiter.future.cancelled() and _is_paced(lane):
+                self._release()  # granted, then cancelled: give the place in flight back
+            raise
+
+    @property
+    def max_in_flight(self) -> int:
+        return self._max_in_flight
+
+    @property
+    def paced_seconds(self) -> float:
+        """How long Telegram takes to answer a paced request: the least of the last 20."""
+        return min(self._round_trips, default=0.0)
+
+    def _answered(self, lane: _LaneKey) -> None:
+        """Count a paced chat's window from the answer, not the start: a request slowed on
+        its way (a busy machine) could otherwise reach Telegram less than a window after
+        the one before it."""
+        starts = self._chat_starts.get(lane)  # type: ignore[arg-type]
+        if starts:
+            starts[-1] = max(starts[-1], self._clock())
+
+    def _release(self) -> None:
+        """A paced request is answered: its place in flight goes to the next one."""
+        if self._max_in_flight:
+            self._paced_in_flight -= 1
+            self._dispatch()
 
     def _block(self, lane: _LaneKey, until: float) -> None:
         """Honour a 429: block the chat, or the whole bot when Telegram named no chat."""
@@ -363,6 +416,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
             if starts is None:
                 starts = self._chat_starts[lane] = deque(maxlen=self._per_chat_max)
             starts.append(now)
+        if self._max_in_flight and _is_paced(lane):
+            self._paced_in_flight += 1
         self.waited_seconds_total += now - waiter.enqueued_at
         waiter.future.set_result(None)
 
@@ -380,6 +435,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         else:
             for lane, queue in self._lanes.items():
                 overall_free_at = -math.inf
+                if self._in_flight_full(lane):
+                    continue  # an answer coming back runs the dispatcher again
                 while queue:
                     head = queue[0]
                     if head.future.done():  # cancelled while it waited
@@ -393,6 +450,8 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
                         next_at = min(next_at, chat_free_at)
                         break
                     self._grant(lane, queue.popleft(), now)
+                    if self._in_flight_full(lane):
+                        break
                 if not queue:
                     emptied.append(lane)
                 if overall_free_at > now:
@@ -405,6 +464,13 @@ class SlidingWindowRateLimiter(BaseRateLimiter[int]):
         if len(self._chat_starts) + len(self._chat_blocked_until) > self._prune_at:
             self._prune(now)
         self._arm_timer(next_at, now)
+
+    def _in_flight_full(self, lane: _LaneKey) -> bool:
+        return (
+            bool(self._max_in_flight)
+            and _is_paced(lane)
+            and self._paced_in_flight >= self._max_in_flight
+        )
 
     def _arm_timer(self, at: float, now: float) -> None:
         """Make sure the dispatcher runs again at ``at``; keep an earlier timer if there is one."""

@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     bot_username: str = ""
     qr_dir: Path = Path("invites")
     outbox_lease_seconds: float = 60.0
+    # Outbox sends on their way to Telegram at once: 30 a second at 50-200 ms each needs
+    # 2 to 6; a crash may double up to this many (Telegram has no idempotency key).
+    outbox_in_flight: int = 8
     dispatcher_enabled: bool = True
     # An attendance sheet is edited at most this often while a referent taps through it.
     sheet_redraw_seconds: float = 0.5

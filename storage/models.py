@@ -271,6 +271,9 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger, default=None)
     last_error: Mapped[str | None] = mapped_column(String(200), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # A send timed out after the request left: Telegram may have delivered it. Such a row
+    # is retried once, never twice (Telegram has no idempotency key).
+    maybe_sent: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Mark(StrEnum):

@@ -385,3 +385,61 @@ async def test_a_smaller_share_of_the_budget_holds_at_once_and_a_larger_one_free
     assert max_in_any_window(later, OVERALL_PERIOD) == OVERALL_MAX
     with pytest.raises(ValueError):
         limiter.set_overall_max_rate(0)
+
+
+@dataclass
+class SlowBotApi(FakeBotApi):
+    """Telegram answering each call ``latency`` seconds after it arrived."""
+
+    latency: float = 0.03
+    on_the_way: int = 0
+    peak: int = 0
+
+    async def post(self, endpoint: str, data: dict[str, Any]) -> bool:
+        self.on_the_way += 1
+        self.peak = max(self.peak, self.on_the_way)
+        try:
+            result = await super().post(endpoint, data)
+            await asyncio.sleep(self.latency)
+            return result
+        finally:
+            self.on_the_way -= 1
+
+
+async def test_paced_sends_go_several_at_once_but_never_more_than_max_in_flight() -> None:
+    limiter = make_limiter(max_in_flight=3)
+    api = SlowBotApi()
+
+    await asyncio.gather(*(send(limiter, api, chat_id=100 + i) for i in range(12)))
+
+    assert api.peak == 3
+    assert len(api.times()) == 12
+    assert max_in_any_window(api.times(), OVERALL_PERIOD) <= OVERALL_MAX
+
+
+async def test_a_chat_under_retry_after_holds_no_place_in_flight() -> None:
+    retry_after = 0.2
+    limiter = make_limiter(max_in_flight=1)
+    api = SlowBotApi(
+        refuse=lambda endpoint, chat, attempt: retry_after if chat == 1 and attempt == 0 else None
+    )
+
+    await asyncio.gather(
+        send(limiter, api, chat_id=1), *(send(limiter, api, chat_id=c) for c in range(2, 6))
+    )
+
+    chat1 = api.times(1)
+    others = api.times(other_than=1)
+    # With a single place in flight, the other chats still went during chat 1's wait.
+    assert max(others) < chat1[1]
+    assert retry_after <= chat1[1] - chat1[0] < retry_after + 0.1
+
+
+async def test_the_next_message_to_a_chat_waits_a_window_after_the_previous_answer() -> None:
+    limiter = make_limiter()
+    api = SlowBotApi(latency=0.05)  # the answer comes half a per-chat window after the start
+
+    await asyncio.gather(send(limiter, api, chat_id=7), send(limiter, api, chat_id=7))
+
+    first, second = api.times(7)
+    assert second - first >= api.latency + PER_CHAT_PERIOD

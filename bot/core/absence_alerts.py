@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.core.alert_kinds import AlertKind
 from storage.db import insert_for
 from storage.models import (
     Attendance,
@@ -29,8 +30,8 @@ from storage.models import (
 
 SETTLE = timedelta(minutes=2)
 UNANSWERED_REMINDERS = 2
-TWO_ABSENCES = "two_absences"
-UNANSWERED = "unanswered"
+TWO_ABSENCES = AlertKind.TWO_ABSENCES
+UNANSWERED = AlertKind.UNANSWERED
 KINDS = (TWO_ABSENCES, UNANSWERED)
 
 

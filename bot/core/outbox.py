@@ -1,10 +1,14 @@
 """The outbox: every message the bot owes someone is a row with a due time.
 
-Planning writes rows idempotently (a unique ``dedupe_key``); the dispatcher claims one
-due row at a time under a lease, sends it, and records the Telegram message id. A crash
-between sending and recording leaves a stale claim that is retried after the lease:
-at most the one message in flight can go out twice, and nothing is lost. On PostgreSQL
-the claim uses ``FOR UPDATE SKIP LOCKED`` so two processes never take the same row.
+Planning writes rows idempotently (a unique ``dedupe_key``); the dispatcher claims due
+rows under a lease, sends them, and records the Telegram message id. Each claim carries a
+fence (the claimant and its lease version, ``attempts``): only the current claimant can
+record a row's outcome, retry it or renew its lease. A claim is taken from another
+process only when its lease is over and that process no longer beats its heartbeat;
+a live process takes back its own claims after a database fault. A crash between
+sending and recording leaves a stale claim that is retried: at most the sends that were
+open at the crash go out twice, and nothing is lost. On PostgreSQL the claim uses
+``FOR UPDATE SKIP LOCKED`` so two processes never take the same row.
 """
 
 from __future__ import annotations
@@ -17,11 +21,12 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select, true, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from bot.core import absence_alerts
+from bot.core.alert_kinds import AlertKind
 from bot.core.reminder_plan import DEFAULT_PLAN, ReminderPlan, plan_reminders
 from bot.core.schedule import ChangeKind, SessionChange, expected_participants
 from storage.db import insert_for
@@ -35,6 +40,7 @@ from storage.models import (
     OutboxStatus,
     Participant,
     ParticipantStatus,
+    SenderHeartbeat,
     Session,
     SessionKind,
     SessionStatus,
@@ -63,6 +69,13 @@ class Claimed:
     payload: dict[str, Any]
     due_at: datetime
     attempts: int
+    claimed_by: str = ""
+    maybe_sent: bool = False  # an earlier send may have reached Telegram: no second retry
+
+    @property
+    def fence(self) -> tuple[str, int]:
+        """The claimant and its lease version: a newer claim of the row has another."""
+        return (self.claimed_by, self.attempts)
 
 
 async def _insert_ignore(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
@@ -300,7 +313,7 @@ def _digest_rows(rows: Sequence[Any], *, now: datetime, tz: ZoneInfo) -> list[di
                 f"nudge:{row.id}:{int(row.ends_at.timestamp())}",
                 row.referent_id,
                 row.ends_at,
-                {"alert": "record_attendance"},
+                {"alert": AlertKind.RECORD_ATTENDANCE},
                 row.id,
             )
         local_day = row.starts_at.astimezone(tz).date()
@@ -313,7 +326,7 @@ def _digest_rows(rows: Sequence[Any], *, now: datetime, tz: ZoneInfo) -> list[di
                 f"digest:{row.referent_id}:{local_day.isoformat()}",
                 row.referent_id,
                 due,
-                {"alert": "digest", "day": local_day.isoformat()},
+                {"alert": AlertKind.DIGEST, "day": local_day.isoformat()},
                 None,
             )
     return list(out.values())
@@ -446,7 +459,7 @@ async def alert_staff(
     )
 
 
-def _due(now: datetime) -> Any:
+def _due(now: datetime, takeable: Any) -> Any:
     """Due now, not waiting for a retry, and not overtaking an earlier message to the same
     person that is still on its way (a failed send must not reorder a participant's
     messages)."""
@@ -469,10 +482,49 @@ def _due(now: datetime) -> Any:
         & (OutboxMessage.due_at <= now)
         & (OutboxMessage.retry_at.is_(None) | (OutboxMessage.retry_at <= now))
     )
-    stale_claim = (OutboxMessage.status == OutboxStatus.SENDING) & (
-        OutboxMessage.claimed_until <= now
-    )
-    return or_(waiting, stale_claim) & (OutboxMessage.participant_id.is_(None) | ~overtakes)
+    return or_(waiting, takeable) & (OutboxMessage.participant_id.is_(None) | ~overtakes)
+
+
+@dataclass(frozen=True)
+class ClaimRules:
+    """Which rows in ``sending`` a process may take, besides the pending ones.
+
+    A claim's lease protects a live claimant; a claimant is live while its heartbeat
+    (``bot/core/senders.py``) is fresh. So a process takes another's claim only when both
+    the lease is over and the claimant is no longer seen, and it takes back its own claims
+    that it no longer holds in memory (after a database fault) without waiting for their
+    lease. ``alive_since`` None: no heartbeats are consulted (a lease alone decides).
+    """
+
+    instance_id: str
+    alive_since: datetime | None = None
+    take_others: bool = True  # False for a while after this process saw a database fault
+    resume_own: bool = False  # take back own claims, except those in ``holding``
+    holding: frozenset[int] = frozenset()  # own claims still in this process's hands
+
+
+def _takeable(now: datetime, rules: ClaimRules) -> Any:
+    """Rows in ``sending`` that ``rules`` allow this process to take."""
+    lease_over = OutboxMessage.claimed_until.is_(None) | (OutboxMessage.claimed_until <= now)
+    own: Any = (OutboxMessage.claimed_by == rules.instance_id) & lease_over
+    if rules.resume_own:
+        own = OutboxMessage.claimed_by == rules.instance_id
+        if rules.holding:
+            own = own & OutboxMessage.id.not_in(sorted(rules.holding))
+    others = (OutboxMessage.claimed_by != rules.instance_id) | OutboxMessage.claimed_by.is_(None)
+    if not rules.take_others:
+        return (OutboxMessage.status == OutboxStatus.SENDING) & own
+    if rules.alive_since is not None:
+        alive = (
+            select(SenderHeartbeat.instance_id)
+            .where(
+                SenderHeartbeat.instance_id == OutboxMessage.claimed_by,
+                SenderHeartbeat.seen_at > rules.alive_since,
+            )
+            .exists()
+        )
+        others = others & ~alive
+    return (OutboxMessage.status == OutboxStatus.SENDING) & (own | (others & lease_over))
 
 
 async def claim_next(
@@ -494,20 +546,21 @@ async def claim_batch(
     instance_id: str,
     lease: timedelta = DEFAULT_LEASE,
     limit: int = 20,
+    rules: ClaimRules | None = None,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due rows in one transaction, oldest first, and commit.
 
-    The dispatcher still sends them one at a time, so a crash can double at most the one
-    in flight; rows claimed and not yet sent simply come back after their lease. An empty
-    list means nothing is due: rows lost to another process are retried.
+    Each claim bumps ``attempts``: the claimant and that number are the claim's fence
+    (``Claimed.fence``), and only the current claimant can finish, retry or renew the row.
+    Rows claimed and not yet sent come back after their lease. An empty list means nothing
+    is due: rows lost to another process are retried.
     """
-    free = (OutboxMessage.status == OutboxStatus.PENDING) | (
-        (OutboxMessage.status == OutboxStatus.SENDING) & (OutboxMessage.claimed_until <= now)
-    )
+    rules = rules or ClaimRules(instance_id)
+    free = (OutboxMessage.status == OutboxStatus.PENDING) | _takeable(now, rules)
     for _attempt in range(20):
         query = (
             select(OutboxMessage)
-            .where(_due(now))
+            .where(_due(now, _takeable(now, rules)))
             .order_by(OutboxMessage.due_at, OutboxMessage.id)
             .limit(limit)
         )
@@ -544,12 +597,76 @@ async def claim_batch(
                         payload=json.loads(row.payload) if row.payload else {},
                         due_at=row.due_at,
                         attempts=row.attempts + 1,
+                        claimed_by=instance_id,
+                        maybe_sent=bool(row.maybe_sent),
                     )
                 )
         await session.commit()
         if claimed:
             return claimed
     return []
+
+
+def _fenced(claim: Claimed | None) -> Any:
+    """Only the current claimant may change a claimed row (no condition without a claim)."""
+    if claim is None:
+        return true()
+    return (
+        (OutboxMessage.status == OutboxStatus.SENDING)
+        & (OutboxMessage.claimed_by == claim.claimed_by)
+        & (OutboxMessage.attempts == claim.attempts)
+    )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one claimed send, kept in memory until the database has it."""
+
+    claim: Claimed
+    status: OutboxStatus  # SENT, FAILED, SKIPPED, EXPIRED; PENDING: try again at retry_at
+    at: datetime
+    message_id: int | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+    maybe_sent: bool = False
+
+
+def _outcome_statement(outcome: Outcome) -> Any:
+    statement = update(OutboxMessage).where(
+        OutboxMessage.id == outcome.claim.id, _fenced(outcome.claim)
+    )
+    error = outcome.error[:200] if outcome.error else None
+    if outcome.status == OutboxStatus.PENDING:
+        values: dict[str, Any] = {
+            "status": OutboxStatus.PENDING,
+            "retry_at": outcome.retry_at,
+            "claimed_until": None,
+            "last_error": error,
+        }
+        if outcome.maybe_sent:
+            values["maybe_sent"] = True
+        return statement.values(**values)
+    return statement.values(
+        status=outcome.status,
+        sent_at=outcome.at if outcome.status == OutboxStatus.SENT else None,
+        telegram_message_id=outcome.message_id,
+        last_error=error,
+        claimed_until=None,
+    )
+
+
+async def record_outcomes(session: AsyncSession, outcomes: Sequence[Outcome]) -> list[bool]:
+    """Write what became of claimed sends, in one transaction, and commit.
+
+    Returns, per outcome, whether the row was still its claimant's: a row taken over by
+    another process after its lease keeps the newer claim.
+    """
+    recorded = []
+    for outcome in outcomes:
+        result = await session.execute(_outcome_statement(outcome))
+        recorded.append(getattr(result, "rowcount", 0) == 1)
+    await session.commit()
+    return recorded
 
 
 async def finish(
@@ -560,10 +677,12 @@ async def finish(
     now: datetime,
     message_id: int | None = None,
     error: str | None = None,
-) -> None:
-    await session.execute(
+    claim: Claimed | None = None,
+) -> bool:
+    """Record a row's end; with ``claim``, only if it is still that claim (see ``_fenced``)."""
+    result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
+        .where(OutboxMessage.id == outbox_id, _fenced(claim))
         .values(
             status=status,
             sent_at=now if status == OutboxStatus.SENT else None,
@@ -573,21 +692,59 @@ async def finish(
         )
     )
     await session.commit()
+    return getattr(result, "rowcount", 0) == 1
 
 
-async def retry_later(session: AsyncSession, outbox_id: int, *, at: datetime, error: str) -> None:
+async def retry_later(
+    session: AsyncSession,
+    outbox_id: int,
+    *,
+    at: datetime,
+    error: str,
+    claim: Claimed | None = None,
+) -> bool:
     """Give a claimed row back, to try again at ``at`` (network error, 429).
 
     Its due time stays, so it keeps its place before the person's later messages.
     """
-    await session.execute(
+    result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == outbox_id)
+        .where(OutboxMessage.id == outbox_id, _fenced(claim))
         .values(
             status=OutboxStatus.PENDING, retry_at=at, claimed_until=None, last_error=error[:200]
         )
     )
     await session.commit()
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def renew_claims(
+    session: AsyncSession, claims: Sequence[Claimed], *, now: datetime, lease: timedelta
+) -> set[int]:
+    """Extend the leases of claims still held (waiting in the rate limiter), and commit.
+
+    Returns the ids renewed: a claim another process took after its lease is not.
+    """
+    renewed: set[int] = set()
+    for chunk in _chunks([c.id for c in claims]):
+        wanted = [(c.id, c.attempts) for c in claims if c.id in set(chunk)]
+        if not wanted:
+            continue
+        claimant = claims[0].claimed_by
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(
+                tuple_(OutboxMessage.id, OutboxMessage.attempts).in_(wanted),
+                OutboxMessage.status == OutboxStatus.SENDING,
+                OutboxMessage.claimed_by == claimant,
+            )
+            .values(claimed_until=now + lease)
+            .returning(OutboxMessage.id)
+            .execution_options(synchronize_session=False)
+        )
+        renewed.update(result.scalars().all())
+    await session.commit()
+    return renewed
 
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
@@ -609,7 +766,7 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
 async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime) -> Verdict:
     """Decide, at sending time, whether a claimed participant message still makes sense."""
     if claimed.kind == OutboxKind.STAFF_ALERT:
-        alert = claimed.payload.get("alert")
+        alert = AlertKind.of(claimed.payload)
         if alert in absence_alerts.KINDS and claimed.participant_id and claimed.session_id:
             holds = await absence_alerts.still_holds(
                 session,
@@ -618,9 +775,9 @@ async def verdict_for(session: AsyncSession, claimed: Claimed, *, now: datetime)
                 participant_id=claimed.participant_id,
             )
             return Verdict.SEND if holds else Verdict.SKIP
-        if alert == "digest" and now > claimed.due_at + DIGEST_FRESH:
+        if alert == AlertKind.DIGEST and now > claimed.due_at + DIGEST_FRESH:
             return Verdict.EXPIRE  # a morning digest read at noon is noise
-        if alert == "record_attendance" and claimed.session_id is not None:
+        if alert == AlertKind.RECORD_ATTENDANCE and claimed.session_id is not None:
             row = await session.get(Session, claimed.session_id)
             if row is None or row.status != SessionStatus.SCHEDULED:
                 return Verdict.SKIP

@@ -15,6 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import outbox
+from bot.core.alert_kinds import AlertKind
 from storage.models import (
     AbsencePeriod,
     Attendance,
@@ -159,7 +160,7 @@ async def request_erasure(
             session,
             staff_id=referent_id,
             dedupe_key=f"forget:{participant_id}:{referent_id}:{int(now.timestamp())}",
-            payload={"alert": "erasure_request"},
+            payload={"alert": AlertKind.ERASURE_REQUEST},
             now=now,
             participant_id=participant_id,
         )

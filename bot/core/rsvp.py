@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.core import outbox
+from bot.core.alert_kinds import AlertKind
 from bot.core.schedule import expected_participants
 from storage.models import DeclineReason, Rsvp, RsvpAnswer, Session, SessionStatus
 
@@ -85,7 +86,7 @@ async def record_answer(
             session,
             staff_id=checked.referent_id,
             dedupe_key=f"late:{session_id}:{participant_id}",
-            payload={"alert": "late_decline", "reason": reason},
+            payload={"alert": AlertKind.LATE_DECLINE, "reason": reason},
             now=now,
             # Without a reason yet, wait a little for the tap that gives it: one message.
             due_at=now if reason else now + REASON_GRACE,

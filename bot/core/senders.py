@@ -5,7 +5,9 @@ processes sending for it; each process's rate limiter only sees its own sends. S
 process that sends says so in ``sender_heartbeats`` now and then, and takes an equal
 share of the budget among the processes seen lately. A process that stops cleanly
 removes its row; one that crashed ages out after ``ALIVE_FOR``, and until then the
-others are merely slower than they could be, never faster than allowed.
+others are merely slower than they could be, never faster than allowed. The same
+heartbeat tells whether a claimant of outbox rows is alive (``bot/core/outbox.py``):
+a live process's claims are its own to finish, even after a database fault.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.db import insert_for
 from storage.models import SenderHeartbeat
 
-ALIVE_FOR = timedelta(seconds=90)  # three sweeps of the dispatcher
+# A sending process beats every second (bot/dispatcher.py): six missed beats mean it died,
+# or is stalled long enough that its share and its claims go to the others.
+ALIVE_FOR = timedelta(seconds=6)
 
 
 async def share_of_budget(

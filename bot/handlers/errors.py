@@ -20,6 +20,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.context import BotContext, Deps
 from bot.core import outbox
+from bot.core.alert_kinds import AlertKind
 from bot.core.people import active_staff, admin_ids, enrolled_participants
 from bot.database_outage import database_down, database_unavailable
 from bot.dispatcher import wake
@@ -115,7 +116,7 @@ async def _alert_admins(context: BotContext, error: BaseException | None) -> Non
                     session,
                     staff_id=staff_id,
                     dedupe_key=f"err:{staff_id}:{kind}:{now:%Y%m%d%H}",
-                    payload={"alert": "error", "kind": kind},
+                    payload={"alert": AlertKind.ERROR, "kind": kind},
                     now=now,
                 )
             await session.commit()

@@ -74,7 +74,9 @@ Faults and limits
     ``server.retry_after``, counted in ``http_429``; ``max_sends_in_window(window=1.0,
     chat=None)``; ``fail_next(n, mode)`` with mode "500", "drop", "slow" (done, answered
     after ``slow_delay`` s) or "429" for the next n sending requests
-    (send*/edit*/copy*/forward*, not sendChatAction).
+    (send*/edit*/copy*/forward*, not sendChatAction). ``latency`` (seconds, default 0):
+    every answer but getUpdates comes that much later, as Telegram's 50-200 ms;
+    ``peak_sends_in_flight``: most sending requests answered at once.
 
 Not violations, but visible in ``requests``/``errors``: "message is not
 modified", "message to edit/delete not found", 403, 409, 429 and injected faults.

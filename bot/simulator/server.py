@@ -98,6 +98,10 @@ class FakeTelegram(UserActions):
         self.limit_window = 1.0
         self.http_429 = 0
         self.slow_delay = slow_delay
+        # Seconds every answer but getUpdates waits, as Telegram's 50-200 ms from Europe.
+        self.latency = 0.0
+        self.sends_in_flight = 0
+        self.peak_sends_in_flight = 0
         self.quiet_period = quiet_period
         self._faults: deque[str] = deque()
         self._send_log: deque[tuple[float, int | None]] = deque()
@@ -466,8 +470,18 @@ class FakeTelegram(UserActions):
                 record.description = reply.payload.get("description")
             self.requests.append(record)
             self._notify()
-            if reply.delay:
-                await self._pause(reply.delay)
+            sending = is_sending_method(record.method)
+            if sending:
+                self.sends_in_flight += 1
+                self.peak_sends_in_flight = max(self.peak_sends_in_flight, self.sends_in_flight)
+            try:
+                if self.latency and record.method != "getUpdates":
+                    await asyncio.sleep(self.latency)
+                if reply.delay:
+                    await self._pause(reply.delay)
+            finally:
+                if sending:
+                    self.sends_in_flight -= 1
             if reply.drop:
                 handler.detach().close()
             else:

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from bot.core import outbox, schedule
-from bot.core.outbox import Verdict
+from bot.core import outbox, schedule, senders
+from bot.core.outbox import ClaimRules, Verdict
 from storage.models import (
     Membership,
     OutboxKind,
@@ -269,3 +269,101 @@ async def test_a_closed_groups_sessions_remind_nobody(sessionmaker, clock):
             verdicts.append(await outbox.verdict_for(session, row, now=at))
             await outbox.finish(session, row.id, OutboxStatus.SKIPPED, now=at)
     assert verdicts == [Verdict.SKIP, Verdict.SKIP]
+
+
+async def _one_due_reminder(sessionmaker, clock) -> datetime:
+    prog = await programme(sessionmaker, clock.now(), participants=1)
+    sid = await one_session(
+        sessionmaker, prog.group_id, datetime(2026, 12, 3, 13, tzinfo=UTC), now=clock.now()
+    )
+    await _plan(sessionmaker, sid, clock.now())
+    return datetime(2026, 12, 2, 17, 0, tzinfo=UTC)
+
+
+async def test_a_row_whose_lease_expired_cannot_be_finished_by_its_old_claimant(
+    sessionmaker, clock
+):
+    at = await _one_due_reminder(sessionmaker, clock)
+    async with sessionmaker() as session:
+        old = await outbox.claim_next(session, now=at, instance_id="a")
+    async with sessionmaker() as session:  # a's lease ran out while it waited; b takes it
+        new = await outbox.claim_next(session, now=at + timedelta(seconds=61), instance_id="b")
+    assert old is not None and new is not None and new.id == old.id
+    later = at + timedelta(seconds=62)
+    async with sessionmaker() as session:
+        assert not await outbox.finish(session, old.id, OutboxStatus.SENT, now=later, claim=old)
+    async with sessionmaker() as session:
+        assert not await outbox.retry_later(session, old.id, at=later, error="429", claim=old)
+    async with sessionmaker() as session:
+        assert (
+            await outbox.renew_claims(session, [old], now=later, lease=timedelta(seconds=60))
+            == set()
+        )
+    (row,) = [r for r in await _rows(sessionmaker) if r.id == old.id]
+    assert (row.status, row.claimed_by) == (OutboxStatus.SENDING, "b")
+    async with sessionmaker() as session:
+        assert await outbox.finish(session, new.id, OutboxStatus.SENT, now=later, claim=new)
+    (row,) = [r for r in await _rows(sessionmaker) if r.id == old.id]
+    assert row.status == OutboxStatus.SENT
+
+
+async def test_a_renewed_lease_keeps_a_waiting_claim_from_another_process(sessionmaker, clock):
+    at = await _one_due_reminder(sessionmaker, clock)
+    lease = timedelta(seconds=60)
+    async with sessionmaker() as session:
+        mine = await outbox.claim_next(session, now=at, instance_id="a", lease=lease)
+    assert mine is not None
+    async with sessionmaker() as session:
+        renewed = await outbox.renew_claims(
+            session, [mine], now=at + timedelta(seconds=50), lease=lease
+        )
+    assert renewed == {mine.id}
+    async with sessionmaker() as session:
+        assert (
+            await outbox.claim_next(session, now=at + timedelta(seconds=70), instance_id="b")
+            is None
+        )
+
+
+async def test_a_live_process_keeps_its_claims_and_takes_back_its_own_after_a_fault(
+    sessionmaker, clock
+):
+    at = await _one_due_reminder(sessionmaker, clock)
+    async with sessionmaker() as session:
+        mine = await outbox.claim_next(session, now=at, instance_id="a")
+    assert mine is not None
+    async with sessionmaker() as session:  # "a" is alive: it said so a second ago
+        await senders.share_of_budget(
+            session, instance_id="a", now=datetime.now(UTC) - timedelta(seconds=1), total=30
+        )
+        await session.commit()
+    later = at + timedelta(seconds=61)
+    alive_since = datetime.now(UTC) - senders.ALIVE_FOR
+    async with sessionmaker() as session:
+        taken = await outbox.claim_batch(
+            session, now=later, instance_id="b", rules=ClaimRules("b", alive_since=alive_since)
+        )
+    assert taken == []
+    # "a" lost its memory of the claim in a database fault: it takes it back at once,
+    # without waiting for the lease, unless it still holds it.
+    soon = at + timedelta(seconds=5)
+    async with sessionmaker() as session:
+        held = await outbox.claim_batch(
+            session,
+            now=soon,
+            instance_id="a",
+            rules=ClaimRules(
+                "a", alive_since=alive_since, resume_own=True, holding=frozenset({mine.id})
+            ),
+        )
+    assert held == []
+    async with sessionmaker() as session:
+        (back,) = await outbox.claim_batch(
+            session,
+            now=soon,
+            instance_id="a",
+            rules=ClaimRules("a", alive_since=alive_since, resume_own=True),
+        )
+    assert back.id == mine.id and back.attempts == mine.attempts + 1
+    async with sessionmaker() as session:
+        assert not await outbox.finish(session, mine.id, OutboxStatus.SENT, now=soon, claim=mine)

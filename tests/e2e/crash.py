@@ -64,7 +64,11 @@ async def prepare(database_url: str, participants: int) -> None:
 
 
 def start_bot(
-    server: FakeTelegram, database_url: str, workdir: Path, *extra: str
+    server: FakeTelegram,
+    database_url: str,
+    workdir: Path,
+    *extra: str,
+    settings: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     env = dict(os.environ)
     env.update(
@@ -74,6 +78,7 @@ def start_bot(
         ACTIVUP_DATABASE_URL=database_url,
         ACTIVUP_OUTBOX_LEASE_SECONDS="1",
     )
+    env.update({f"ACTIVUP_{name.upper()}": value for name, value in (settings or {}).items()})
     return subprocess.Popen(
         [sys.executable, "-m", "bot.cli", "run", *extra],
         cwd=workdir,
@@ -101,11 +106,12 @@ async def kill_and_restart(
     participants: int,
     kill_after: int,
     limit_seconds: float = 120.0,
+    settings: dict[str, str] | None = None,
 ) -> KillResult:
     """Start, SIGKILL after ``kill_after`` reminders, start again, wait for the rest."""
     for index in range(participants):
         server.user(FIRST_USER + index, f"P{index}", language_code="fr")
-    first = start_bot(server, database_url, workdir)
+    first = start_bot(server, database_url, workdir, settings=settings)
     try:
         await server.wait_for(
             lambda: sum(reminders_received(server, participants).values()) >= kill_after,
@@ -116,7 +122,7 @@ async def kill_and_restart(
         first.send_signal(signal.SIGKILL)
         first.wait()
     sent_before_kill = sum(reminders_received(server, participants).values())
-    second = start_bot(server, database_url, workdir)
+    second = start_bot(server, database_url, workdir, settings=settings)
     try:
         await server.wait_for(
             lambda: len(reminders_received(server, participants)) == participants,

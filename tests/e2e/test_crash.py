@@ -1,4 +1,5 @@
-"""A SIGKILL in the middle of a fan-out loses no reminder and doubles at most one."""
+"""A SIGKILL in the middle of a fan-out loses no reminder and doubles at most the sends
+that were open: one when the bot keeps one send open at a time (``outbox_in_flight=1``)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,12 @@ async def test_a_killed_bot_restarts_and_sends_every_reminder_at_most_one_twice(
     await prepare(database_url, participants=40)
     async with FakeTelegram(token=TOKEN) as server:
         result = await kill_and_restart(
-            server, database_url, tmp_path, participants=40, kill_after=12
+            server,
+            database_url,
+            tmp_path,
+            participants=40,
+            kill_after=12,
+            settings={"outbox_in_flight": "1"},
         )
     assert 0 < result.sent_before_kill < 40, "the kill fell in the middle of the fan-out"
     assert result.lost == 0
