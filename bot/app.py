@@ -47,6 +47,7 @@ from bot.handlers import (
 from bot.handlers.errors import on_error
 from bot.rate_limit import SlidingWindowRateLimiter
 from bot.sheet_redraws import SheetRedraws
+from bot.update_order import PerChatUpdateProcessor
 from storage.db import unit_of_work
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,8 @@ def build_application(deps: Deps) -> BotApplication:
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.telegram_file_url)
         .context_types(ContextTypes(context=BotContext))
+        # Different people at once, each person's updates in order (bot/update_order.py).
+        .concurrent_updates(PerChatUpdateProcessor(settings.updates_at_once))
         .defaults(Defaults(tzinfo=settings.tz))
         .rate_limiter(
             SlidingWindowRateLimiter(

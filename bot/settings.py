@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     # Outbox sends on their way to Telegram at once: 30 a second at 50-200 ms each needs
     # 2 to 6; a crash may double up to this many (Telegram has no idempotency key).
     outbox_in_flight: int = 8
+    # Updates handled at once (different chats; one chat's always in order).
+    updates_at_once: int = 128
     dispatcher_enabled: bool = True
     # An attendance sheet is edited at most this often while a referent taps through it.
     sheet_redraw_seconds: float = 0.5

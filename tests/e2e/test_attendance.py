@@ -331,3 +331,36 @@ async def test_today_shortens_a_long_title_and_keeps_every_count(harness: Harnes
     listing = await h.say(referent, "/sessions")
     label = listing["reply_markup"]["inline_keyboard"][0][0]["text"]
     assert len(label) <= 64 and label.endswith(" · ✅0 ❌0 ❔3")
+
+
+async def test_three_fast_taps_on_one_person_are_three_steps_in_order(harness: Harness):
+    h = harness
+    prog, sid, referent, _people = await _group_of(h, 3)
+    sheet = await _open_sheet(h, referent)
+    await h.tap(referent, sheet, "✅ Tous présents")
+    sheet = h.last(referent)
+    label = _button(sheet, "P1 K.")
+    data = next(
+        button["callback_data"]
+        for row in sheet["reply_markup"]["inline_keyboard"]
+        for button in row
+        if button["text"] == label
+    )
+    taps = [h.server.press_button(referent, sheet, data=data) for _ in range(3)]  # no waiting
+    await h.idle()
+    for tap in taps:
+        assert h.server.callback_answers.get(tap["callback_query"]["id"]) is not None
+    async with h.deps.sessionmaker() as session:
+        steps = (
+            await session.execute(
+                select(AttendanceChange.old_mark, AttendanceChange.new_mark)
+                .where(AttendanceChange.participant_id == prog.participant_ids[1])
+                .order_by(AttendanceChange.id)
+            )
+        ).all()
+    assert [tuple(step) for step in steps][-3:] == [
+        (Mark.PRESENT, Mark.ABSENT),
+        (Mark.ABSENT, Mark.EXCUSED),
+        (Mark.EXCUSED, Mark.LATE),
+    ]
+    assert (await _marks(h, sid))[prog.participant_ids[1]] == Mark.LATE
