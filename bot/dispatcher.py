@@ -55,6 +55,7 @@ SWEEP_SECONDS = 30.0
 BATCH = 20  # rows claimed per transaction
 HOLD = 2 * BATCH  # rows held at most (claimed, waiting for their turn)
 BEAT_EVERY_SECONDS = 1.0
+STOP_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -110,8 +111,15 @@ async def _take_share_of_budget(bot: ExtBot[Any], deps: Deps, state: _State) -> 
 
 
 async def stop_sending(deps: Deps) -> None:
-    """A clean stop: the other processes get this one's share of the budget."""
-    _state(deps).stopping = True
+    """A clean stop: what is on its way is sent and recorded (for a while), and the other
+    processes get this one's share of the budget."""
+    state = _state(deps)
+    state.stopping = True
+    if state.pipeline is not None:
+        try:
+            await asyncio.wait_for(state.pipeline.settle(), STOP_WAIT_SECONDS)
+        except TimeoutError:
+            log.warning("stopping with %d outbox rows not settled", state.pipeline.busy())
     try:
         async with unit_of_work(deps.sessionmaker) as db:
             await senders.stopped(db, instance_id=deps.instance_id)

@@ -209,6 +209,12 @@ class SendPipeline:
             await _unreachable(self._deps, self._follow_ups[0])
             self._follow_ups.pop(0)
 
+    async def settle(self) -> None:
+        """Until every held row is sent and every outcome recorded (a clean stop)."""
+        self._ensure_keeper()
+        while self.busy():
+            await self.changed(self._generation, 0.5)
+
     # -- sending ------------------------------------------------------------------------
 
     async def _send(
@@ -333,6 +339,8 @@ class SendPipeline:
     # -- keeping: outcomes recorded, leases renewed --------------------------------------
 
     def _ensure_keeper(self) -> None:
+        if not self.busy() and not self._follow_ups:
+            return
         if self._keeper is None or self._keeper.done():
             self._keeper = asyncio.create_task(self._keep())
 
@@ -345,9 +353,11 @@ class SendPipeline:
                     await self._renew(list(self._held.values()))
                     self._renewed_at = time.monotonic()
                 self.healthy()
-            except DATABASE_ERRORS:
+            except Exception:  # mostly the database away; never let the keeper die
                 delay = self.fault()
-                log.warning("database unavailable: %d outcome(s) kept", len(self._unrecorded))
+                log.warning(
+                    "could not record outcomes: %d kept", len(self._unrecorded), exc_info=True
+                )
                 await asyncio.sleep(delay)
                 continue
             if not self._unrecorded:
