@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -31,10 +32,11 @@ from tests.e2e.harness import running_bot
 FIRST_USER = 1000
 
 
-async def run(participants: int, database_url: str) -> dict[str, float | int]:
+async def run(participants: int, database_url: str, latency: float) -> dict[str, float | int]:
     clock = SystemClock()
     async with running_bot(database_url, clock) as h:  # type: ignore[arg-type]
         h.server.enforce_limits = True
+        h.server.latency = latency
         for index in range(participants):
             h.server.user(FIRST_USER + index, f"P{index}", language_code="fr")
         now = clock.now()
@@ -66,6 +68,7 @@ async def run(participants: int, database_url: str) -> dict[str, float | int]:
         elapsed = walls[-1] - walls[0]
         return {
             "participants": participants,
+            "latency_s": latency,
             "sent": len(sends),
             "elapsed_s": round(elapsed, 3),
             "rate_msgs_per_s": round((len(sends) - 1) / elapsed, 2) if elapsed else 0.0,
@@ -74,6 +77,8 @@ async def run(participants: int, database_url: str) -> dict[str, float | int]:
             "first_after_due_s": round(lateness[0], 3),
             "lateness_p50_s": round(statistics.median(lateness), 3),
             "lateness_p99_s": round(lateness[int(0.99 * (len(lateness) - 1))], 3),
+            "last_after_due_s": round(lateness[-1], 3),
+            "peak_in_flight": h.server.peak_sends_in_flight,
         }
 
 
@@ -85,13 +90,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--participants", type=int, default=600)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds the fake takes to answer each call"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite+aiosqlite:///{Path(tmp) / 'fanout.sqlite3'}"
         migrate.upgrade(url)
         started = time.perf_counter()
-        figures = asyncio.run(run(args.participants, url))
+        figures = asyncio.run(run(args.participants, url, args.latency))
         figures["wall_s"] = round(time.perf_counter() - started, 1)
+        figures["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     print(json.dumps(figures))
 
 
