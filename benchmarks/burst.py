@@ -22,11 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.core.clock import SystemClock
+from bot.simulator import FakeTelegram
 from storage import migrate
 from storage.db import make_engine, make_sessionmaker
 from tests.core.factories import one_session, programme
 from tests.e2e.crash import TOKEN, start_bot
-from tests.fake_telegram import FakeTelegram
 
 FIRST_USER = 1000
 
