@@ -70,6 +70,13 @@ async def test_a_participant_confirms_and_the_referent_sees_it(harness: Harness)
     changed = h.server.message(karim.id, why["message_id"])
     labels = [b["text"] for row in changed["reply_markup"]["inline_keyboard"] for b in row]
     assert labels == ["❌ 🤒 malade ✏️"], "short enough for a phone: the reason, ✏️ to change"
+    # The referent is told at once (the dispatcher sends it beside the taps), then looks.
+    await h.server.wait_for(
+        lambda: any(
+            "ne viendra pas" in m.get("text", "") for m in h.server.bot_messages(referent.id)
+        ),
+        what="the late decline told to the referent",
+    )
 
     # The referent is told at once (the session is tomorrow), before asking for the list.
     await h.server.wait_for(
