@@ -189,9 +189,13 @@ async def drain(bot: ExtBot[Any], deps: Deps, *, limit: int | None = None) -> Di
                 count += len(batch)
                 await _prepare(deps, pipeline, batch)
                 pipeline.healthy()
-            except DATABASE_ERRORS:
+            except DATABASE_ERRORS as exc:
                 delay = pipeline.fault()
-                log.warning("database unavailable; sending again in %.1f s", delay, exc_info=True)
+                # One line per retry, no traceback: the outage itself is logged once, by
+                # bot.database_outage, when the dispatcher's job notes it.
+                log.info(
+                    "database unavailable (%s); sending again in %.1f s", type(exc).__name__, delay
+                )
                 await asyncio.sleep(delay)
         stats = pipeline.stats.copy()
         stats.add(before, -1)
@@ -260,9 +264,13 @@ async def _job(context: ContextTypes.DEFAULT_TYPE) -> None:
     try:
         await drain(application.bot, deps)
         await schedule_next(application)
-    except DATABASE_ERRORS:
+    except DATABASE_ERRORS as exc:
         # Not the next sweep: a database back within a second is used within a second.
-        log.warning("database unavailable; the dispatcher tries again in 1 s", exc_info=True)
+        # The outage is logged (and later reported to the admins) once, not at every try.
+        from bot.database_outage import database_down
+
+        if not database_down(application, exc):
+            log.debug("database still unavailable; the dispatcher tries again in 1 s")
         wake(application, 1.0)
 
 

@@ -1,7 +1,7 @@
 """outbox: mark a send that may have reached Telegram (retried at most once)
 
 Revision ID: 0013
-Revises: 0014
+Revises: 0016
 Create Date: 2026-12-02 00:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0014"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
