@@ -126,6 +126,7 @@ async def _serve(
     finally:
         log.info("stopping the demo")
         changes.close()
+        await changes.streams_ended(2)
         web.stop()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(web.close_all_connections(), 2)

@@ -38,6 +38,9 @@ class Changes:
         self.version = 0
         self.closing = False
         self._event = asyncio.Event()
+        self.streams = 0
+        self._no_streams = asyncio.Event()
+        self._no_streams.set()
 
     def changed(self) -> None:
         self.version += 1
@@ -53,6 +56,21 @@ class Changes:
     def close(self) -> None:
         self.closing = True
         self._event.set()
+
+    def stream_opened(self) -> None:
+        self.streams += 1
+        self._no_streams.clear()
+
+    def stream_closed(self) -> None:
+        self.streams -= 1
+        if self.streams == 0:
+            self._no_streams.set()
+
+    async def streams_ended(self, timeout: float) -> None:  # noqa: ASYNC109
+        """Wait for the open event streams to end: a stream still open when the event
+        loop closes is cancelled, and tornado logs an error it can no longer send."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._no_streams.wait(), timeout)
 
 
 class _Base(tornado.web.RequestHandler):
@@ -229,19 +247,29 @@ class EventsHandler(_Base):
         self.set_header("Content-Type", "text/event-stream")
         self.set_header("Cache-Control", "no-store")
         seen = -1
-        while not self.changes.closing:
-            await self.changes.wait(seen, KEEPALIVE_SECONDS)
-            await asyncio.sleep(SETTLE_SECONDS)
-            seen = self.changes.version
-            payload = {"version": seen, "clock": self.world.clock_view()}
-            self.world.report_violations()
-            try:
+        self.changes.stream_opened()
+        try:
+            while not self.changes.closing:
+                await self.changes.wait(seen, KEEPALIVE_SECONDS)
+                await asyncio.sleep(SETTLE_SECONDS)
+                if self.changes.closing:
+                    break
+                seen = self.changes.version
+                payload = {"version": seen, "clock": self.world.clock_view()}
+                self.world.report_violations()
                 self.write(f"event: change\ndata: {json.dumps(payload)}\n\n")
                 await self.flush()
-            except tornado.iostream.StreamClosedError:
-                return
-        with contextlib.suppress(Exception):
-            self.finish()
+            with contextlib.suppress(Exception):
+                self.finish()
+        except tornado.iostream.StreamClosedError:
+            return
+        except Exception:
+            # The headers are gone: tornado cannot answer with an error page any more.
+            # While the demo stops this is expected; otherwise the page reconnects.
+            if not self.changes.closing:
+                log.warning("event stream ended by an error", exc_info=True)
+        finally:
+            self.changes.stream_closed()
 
 
 def make_app(world: DemoWorld, changes: Changes) -> tornado.web.Application:
